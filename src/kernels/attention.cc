@@ -1,0 +1,394 @@
+// Decode attention over a PageList (Quest and dense) or a TokenList (eviction
+// baselines): exact softmax, one query token, GQA. The page path splits lists
+// into page chunks ("flash-decoding"), runs them on OpenMP threads with an
+// online softmax each, and merges the partial (max, sum, acc) states exactly.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "src/kernels/kernels.h"
+#include "src/util/check.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/attention.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "src/kernels/load-inl.h"
+
+#ifndef QUEST_KERNELS_ATTENTION_ONCE_
+#define QUEST_KERNELS_ATTENTION_ONCE_
+namespace quest {
+// Running softmax state of one query head over part of its keys.
+struct SoftmaxState {
+  float m;  // max logit seen
+  float l;  // sum of exp(logit - m)
+};
+}  // namespace quest
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace quest {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// q . k over D floats (D % 16 == 0), two accumulators to hide FMA latency.
+HWY_INLINE float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int D) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  auto s0 = hn::Zero(df);
+  auto s1 = hn::Zero(df);
+  int i = 0;
+  for (; i + 2 * N <= D; i += 2 * N) {
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N), s1);
+  }
+  for (; i < D; i += N) s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+  return hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
+}
+
+// Returns max(x[0..n)).
+HWY_INLINE float MaxOf(const float* HWY_RESTRICT x, int n) {
+  float m = -std::numeric_limits<float>::infinity();
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int i = 0;
+  if (n >= N) {
+    auto vm = hn::LoadU(df, x);
+    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(df, x + i));
+    m = hn::GetLane(hn::MaxOfLanes(df, vm));
+  }
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+// x[i] = exp(x[i] - m) in place; returns the sum.
+HWY_INLINE float ExpSubInPlace(float* HWY_RESTRICT x, int n, float m) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto vm = hn::Set(df, m);
+  auto sum = hn::Zero(df);
+  int i = 0;
+  for (; i + N <= n; i += N) {
+    const auto e = hn::Exp(df, hn::Sub(hn::LoadU(df, x + i), vm));
+    hn::StoreU(e, df, x + i);
+    sum = hn::Add(sum, e);
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, sum));
+  const hn::CappedTag<float, 1> d1;
+  for (; i < n; ++i) {
+    const float e = hn::GetLane(hn::Exp(d1, hn::Set(d1, x[i] - m)));
+    x[i] = e;
+    s += e;
+  }
+  return s;
+}
+
+// rows x D elements of T -> f32 (or a pointer to the rows themselves for f32).
+template <typename T>
+HWY_INLINE const float* RowsAsF32(const T* HWY_RESTRICT src, int n, float* HWY_RESTRICT tmp) {
+  if constexpr (std::is_same_v<T, float>) {
+    (void)n;
+    (void)tmp;
+    return src;
+  } else {
+    const hn::ScalableTag<float> df;
+    const int N = static_cast<int>(hn::Lanes(df));
+    for (int i = 0; i < n; i += N) hn::StoreU(LoadF32(df, src + i), df, tmp + i);
+    return tmp;
+  }
+}
+
+// Online softmax over the pages [pages, pages + num_pages) of one KV head for
+// G query heads (rows of q). Updates state[g] and acc[g * D ..]. If raw is set,
+// writes each token's scaled logit to raw[g * raw_stride + token].
+template <typename T>
+void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_head,
+                 const int32_t* HWY_RESTRICT pages, int num_pages, int last_len, float scale,
+                 SoftmaxState* HWY_RESTRICT state, float* HWY_RESTRICT acc, float* raw,
+                 size_t raw_stride, float* HWY_RESTRICT scratch) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  float* HWY_RESTRICT kbuf = scratch;          // [S][D]
+  float* HWY_RESTRICT vbuf = scratch + S * D;  // [S][D]
+  float* HWY_RESTRICT s = vbuf + S * D;        // [S] logits of one head
+  const T* k_base = static_cast<const T*>(kv.k);
+  const T* v_base = static_cast<const T*>(kv.v);
+  for (int j = 0; j < num_pages; ++j) {
+    const int len = j + 1 == num_pages ? last_len : S;
+    const size_t off = kv.RowOffset(pages[j], kv_head);
+    const float* HWY_RESTRICT kf = RowsAsF32(k_base + off, len * D, kbuf);
+    const float* HWY_RESTRICT vf = RowsAsF32(v_base + off, len * D, vbuf);
+    for (int g = 0; g < G; ++g) {
+      const float* HWY_RESTRICT qg = q + g * D;
+      for (int t = 0; t < len; ++t) s[t] = Dot(qg, kf + t * D, D) * scale;
+      if (raw != nullptr) {
+        std::copy(s, s + len, raw + g * raw_stride + static_cast<size_t>(j) * S);
+      }
+      const float m_new = std::max(state[g].m, MaxOf(s, len));
+      const float corr = std::exp(state[g].m - m_new);  // 0 on the first page (m = -inf)
+      const float psum = ExpSubInPlace(s, len, m_new);
+      state[g].l = state[g].l * corr + psum;
+      state[g].m = m_new;
+      float* HWY_RESTRICT a = acc + g * D;
+      const auto vcorr = hn::Set(df, corr);
+      for (int i = 0; i < D; i += N) {
+        auto ai = hn::Mul(hn::LoadU(df, a + i), vcorr);
+        for (int t = 0; t < len; ++t) {
+          ai = hn::MulAdd(hn::Set(df, s[t]), hn::LoadU(df, vf + t * D + i), ai);
+        }
+        hn::StoreU(ai, df, a + i);
+      }
+    }
+  }
+}
+
+void AttendChunkImpl(const float* q, int G, const PagedKv& kv, int kv_head, const int32_t* pages,
+                     int num_pages, int last_len, float scale, SoftmaxState* state, float* acc,
+                     float* raw, size_t raw_stride, float* scratch) {
+  if (kv.type == KvType::kF16) {
+    AttendChunk<uint16_t>(q, G, kv, kv_head, pages, num_pages, last_len, scale, state, acc, raw,
+                          raw_stride, scratch);
+  } else {
+    AttendChunk<float>(q, G, kv, kv_head, pages, num_pages, last_len, scale, state, acc, raw,
+                       raw_stride, scratch);
+  }
+}
+
+// Softmax attention of G query heads over n arbitrary token slots of kv_head.
+// logits: [G][n] scratch; returns per-head probabilities in logits if asked.
+template <typename T>
+void AttendSlots(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_head,
+                 const int32_t* HWY_RESTRICT slots, int n, float scale, float* HWY_RESTRICT out,
+                 float* HWY_RESTRICT logits, float* HWY_RESTRICT row) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  const T* k_base = static_cast<const T*>(kv.k);
+  const T* v_base = static_cast<const T*>(kv.v);
+  auto row_offset = [&](int32_t slot) {
+    return kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
+  };
+  for (int t = 0; t < n; ++t) {
+    const float* kf = RowsAsF32(k_base + row_offset(slots[t]), D, row);
+    for (int g = 0; g < G; ++g) logits[g * n + t] = Dot(q + g * D, kf, D) * scale;
+  }
+  for (int g = 0; g < G; ++g) {
+    float* lg = logits + g * n;
+    const float sum = ExpSubInPlace(lg, n, MaxOf(lg, n));
+    for (int t = 0; t < n; ++t) lg[t] /= sum;
+  }
+  for (int g = 0; g < G; ++g) {
+    for (int i = 0; i < D; i += N) hn::StoreU(hn::Zero(df), df, out + g * D + i);
+  }
+  for (int t = 0; t < n; ++t) {
+    const float* vf = RowsAsF32(v_base + row_offset(slots[t]), D, row);
+    for (int g = 0; g < G; ++g) {
+      const auto p = hn::Set(df, logits[g * n + t]);
+      float* o = out + g * D;
+      for (int i = 0; i < D; i += N) {
+        hn::StoreU(hn::MulAdd(p, hn::LoadU(df, vf + i), hn::LoadU(df, o + i)), df, o + i);
+      }
+    }
+  }
+}
+
+void AttendSlotsImpl(const float* q, int G, const PagedKv& kv, int kv_head, const int32_t* slots,
+                     int n, float scale, float* out, float* logits, float* row) {
+  if (kv.type == KvType::kF16) {
+    AttendSlots<uint16_t>(q, G, kv, kv_head, slots, n, scale, out, logits, row);
+  } else {
+    AttendSlots<float>(q, G, kv, kv_head, slots, n, scale, out, logits, row);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace quest
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace quest {
+
+HWY_EXPORT(AttendChunkImpl);
+HWY_EXPORT(AttendSlotsImpl);
+
+namespace {
+
+// Which query heads a list serves: shared lists serve the G heads of a KV
+// head, per-head lists serve one head.
+struct ListHeads {
+  int first_head;
+  int num_heads;
+  int kv_head;
+};
+
+ListHeads HeadsOfList(int list, int num_lists, int num_heads, int num_kv_heads) {
+  const int G = num_heads / num_kv_heads;
+  if (num_lists == num_kv_heads) return {list * G, G, list};
+  return {list, 1, list / G};
+}
+
+void CheckShapes(int num_heads, const PagedKv& kv, int num_lists) {
+  QE_CHECK(kv.num_kv_heads > 0 && num_heads % kv.num_kv_heads == 0, "heads %d kv_heads %d",
+           num_heads, kv.num_kv_heads);
+  QE_CHECK(kv.head_dim > 0 && kv.head_dim % kHeadDimMultiple == 0, "head_dim %d", kv.head_dim);
+  QE_CHECK(num_lists == kv.num_kv_heads || num_lists == num_heads,
+           "%d lists for %d heads / %d kv heads", num_lists, num_heads, kv.num_kv_heads);
+}
+
+struct Chunk {
+  int list;
+  int begin;  // into indices
+  int end;
+};
+
+}  // namespace
+
+void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                 float scale, int num_threads, float* out,
+                 std::vector<std::vector<float>>* probs) {
+  const int num_lists = pages.num_lists();
+  CheckShapes(num_heads, kv, num_lists);
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  num_threads = std::max(1, num_threads);
+
+  // Chunks of at least kMinChunk pages, about 8 per thread in all, so that one
+  // KV head (Gemma 3) still spreads over every thread, and many heads balance.
+  constexpr int kMinChunk = 8;
+  const int total = pages.indptr.back();
+  const int chunk_pages = std::max(kMinChunk, (total + num_threads * 8 - 1) / (num_threads * 8));
+  std::vector<Chunk> chunks;
+  for (int l = 0; l < num_lists; ++l) {
+    for (int b = pages.indptr[l]; b < pages.indptr[l + 1]; b += chunk_pages) {
+      chunks.push_back({l, b, std::min(b + chunk_pages, pages.indptr[l + 1])});
+    }
+  }
+  const int max_g = num_heads / kv.num_kv_heads;
+  const int num_chunks = static_cast<int>(chunks.size());
+  std::vector<SoftmaxState> states(static_cast<size_t>(num_chunks) * max_g);
+  std::vector<float> accs(static_cast<size_t>(num_chunks) * max_g * D);
+
+  // Logits of every token read, when probabilities are asked for: one block per
+  // list, [heads of the list][tokens of the list], normalised after the merge.
+  std::vector<size_t> raw_offset(num_lists + 1, 0);
+  if (probs != nullptr) {
+    for (int l = 0; l < num_lists; ++l) {
+      const ListHeads lh = HeadsOfList(l, num_lists, num_heads, kv.num_kv_heads);
+      raw_offset[l + 1] = raw_offset[l] + static_cast<size_t>(lh.num_heads) * pages.NumTokens(l, S);
+    }
+  }
+  std::vector<float> raw_logits(raw_offset[num_lists]);
+
+#pragma omp parallel num_threads(num_threads)
+  {
+    std::vector<float> scratch(2 * S * D + S);
+#pragma omp for schedule(dynamic, 1)
+    for (int c = 0; c < num_chunks; ++c) {
+      const Chunk& ch = chunks[c];
+      const ListHeads lh = HeadsOfList(ch.list, num_lists, num_heads, kv.num_kv_heads);
+      SoftmaxState* st = &states[static_cast<size_t>(c) * max_g];
+      float* acc = &accs[static_cast<size_t>(c) * max_g * D];
+      for (int g = 0; g < lh.num_heads; ++g) st[g] = {-std::numeric_limits<float>::infinity(), 0};
+      const bool list_end = ch.end == pages.indptr[ch.list + 1];
+      const int last_len = list_end ? pages.last_page_len[ch.list] : S;
+      float* raw = nullptr;
+      const size_t raw_stride = pages.NumTokens(ch.list, S);
+      if (probs != nullptr) {
+        raw = raw_logits.data() + raw_offset[ch.list] +
+              static_cast<size_t>(ch.begin - pages.indptr[ch.list]) * S;
+      }
+      HWY_DYNAMIC_DISPATCH(AttendChunkImpl)
+      (q + static_cast<size_t>(lh.first_head) * D, lh.num_heads, kv, lh.kv_head,
+       pages.indices.data() + ch.begin, ch.end - ch.begin, last_len, scale, st, acc, raw,
+       raw_stride, scratch.data());
+    }
+  }
+
+  // Merge the chunks of each list: M = max m_c, L = sum l_c e^(m_c - M),
+  // out = sum acc_c e^(m_c - M) / L.
+  std::vector<float> final_m(num_heads, -std::numeric_limits<float>::infinity());
+  std::vector<float> final_l(num_heads, 0.0f);
+  std::fill(out, out + static_cast<size_t>(num_heads) * D, 0.0f);
+  for (int c = 0; c < num_chunks; ++c) {
+    const ListHeads lh = HeadsOfList(chunks[c].list, num_lists, num_heads, kv.num_kv_heads);
+    for (int g = 0; g < lh.num_heads; ++g) {
+      final_m[lh.first_head + g] =
+          std::max(final_m[lh.first_head + g], states[static_cast<size_t>(c) * max_g + g].m);
+    }
+  }
+  for (int c = 0; c < num_chunks; ++c) {
+    const ListHeads lh = HeadsOfList(chunks[c].list, num_lists, num_heads, kv.num_kv_heads);
+    for (int g = 0; g < lh.num_heads; ++g) {
+      const int h = lh.first_head + g;
+      const SoftmaxState& st = states[static_cast<size_t>(c) * max_g + g];
+      const float w = std::exp(st.m - final_m[h]);
+      final_l[h] += st.l * w;
+      const float* acc = &accs[(static_cast<size_t>(c) * max_g + g) * D];
+      float* o = out + static_cast<size_t>(h) * D;
+      for (int i = 0; i < D; ++i) o[i] += acc[i] * w;
+    }
+  }
+  for (int h = 0; h < num_heads; ++h) {
+    if (final_l[h] == 0.0f) continue;  // empty list: output stays zero
+    const float inv = 1.0f / final_l[h];
+    float* o = out + static_cast<size_t>(h) * D;
+    for (int i = 0; i < D; ++i) o[i] *= inv;
+  }
+  if (probs != nullptr) {
+    probs->assign(num_heads, {});
+    for (int l = 0; l < num_lists; ++l) {
+      const ListHeads lh = HeadsOfList(l, num_lists, num_heads, kv.num_kv_heads);
+      const size_t n = pages.NumTokens(l, S);
+      for (int g = 0; g < lh.num_heads; ++g) {
+        const int h = lh.first_head + g;
+        const float* raw = raw_logits.data() + raw_offset[l] + g * n;
+        std::vector<float>& p = (*probs)[h];
+        p.resize(n);
+        for (size_t t = 0; t < n; ++t) p[t] = std::exp(raw[t] - final_m[h]) / final_l[h];
+      }
+    }
+  }
+}
+
+void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
+                  float scale, int num_threads, float* out,
+                  std::vector<std::vector<float>>* probs) {
+  const int num_lists = tokens.num_lists();
+  CheckShapes(num_heads, kv, num_lists);
+  const int D = kv.head_dim;
+  if (probs != nullptr) probs->assign(num_heads, {});
+#pragma omp parallel num_threads(std::max(1, num_threads))
+  {
+    std::vector<float> logits;
+    std::vector<float> row(D);
+#pragma omp for schedule(dynamic, 1)
+    for (int l = 0; l < num_lists; ++l) {
+      const ListHeads lh = HeadsOfList(l, num_lists, num_heads, kv.num_kv_heads);
+      const int n = tokens.indptr[l + 1] - tokens.indptr[l];
+      float* o = out + static_cast<size_t>(lh.first_head) * D;
+      if (n == 0) {
+        std::fill(o, o + static_cast<size_t>(lh.num_heads) * D, 0.0f);
+        continue;
+      }
+      logits.resize(static_cast<size_t>(lh.num_heads) * n);
+      HWY_DYNAMIC_DISPATCH(AttendSlotsImpl)
+      (q + static_cast<size_t>(lh.first_head) * D, lh.num_heads, kv, lh.kv_head,
+       tokens.slots.data() + tokens.indptr[l], n, scale, o, logits.data(), row.data());
+      if (probs != nullptr) {
+        for (int g = 0; g < lh.num_heads; ++g) {
+          (*probs)[lh.first_head + g].assign(logits.begin() + g * n, logits.begin() + (g + 1) * n);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace quest
+#endif  // HWY_ONCE

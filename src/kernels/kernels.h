@@ -1,0 +1,59 @@
+// Public API of the decode kernels: each call dispatches at run time to the best
+// SIMD target Highway compiled (AVX-512, AVX2, SSE4, ... scalar). Every kernel
+// has a plain double-accumulating twin in reference.h, and a test comparing them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "src/kernels/paged_kv.h"
+
+namespace quest {
+
+// ---- KV append --------------------------------------------------------------
+
+// dst[i] = src[i] in the storage type (f16: round to nearest even).
+void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
+
+// Folds one stored key row (head_dim elements of `type`) into a page's
+// channel-wise max / min. first == true starts a new page (the row itself).
+// Values are exact: a max/min of stored values is itself representable.
+void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, void* kmax,
+                      void* kmin);
+
+// ---- Quest page scoring -----------------------------------------------------
+
+// For num_q queries (rows of q, each head_dim floats, stride q_stride) that share
+// kv_head, and each page pages[j]:
+//   scores[g * num_pages + j] = sum_i max(q_g[i] * kmax[i], q_g[i] * kmin[i])
+// the upper bound of q_g . k over every key of the page (fp32, no scaling).
+void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
+                const int32_t* pages, int num_pages, float* scores);
+
+// ---- Decode attention ----------------------------------------------------------
+
+// Exact softmax attention of one decode token over the pages of `pages`.
+//   q:   [num_heads][head_dim] queries (post-RoPE); head h uses KV head h / G,
+//        G = num_heads / kv.num_kv_heads.
+//   out: [num_heads][head_dim]
+//   pages.num_lists() is num_kv_heads (shared lists) or num_heads (per head).
+//   probs (optional): per head, the softmax probability of each token read, in
+//        list order (pages in order, tokens in page order).
+// Work is split over lists and page chunks on num_threads OpenMP threads; the
+// partial (max, sum, acc) states are merged exactly.
+void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                 float scale, int num_threads, float* out,
+                 std::vector<std::vector<float>>* probs = nullptr);
+
+// The same over an arbitrary token list (eviction baselines).
+void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
+                  float scale, int num_threads, float* out,
+                  std::vector<std::vector<float>>* probs = nullptr);
+
+// ---- Memory bandwidth -----------------------------------------------------------
+
+// Sum of n floats read once, on num_threads threads (a STREAM-like read).
+double SumFloats(const float* p, size_t n, int num_threads);
+
+}  // namespace quest

@@ -1,0 +1,240 @@
+// Every SIMD kernel against its scalar reference, on every compiled target, over
+// odd token counts, head dims, page sizes, storage types, GQA shapes, threads.
+#include "src/kernels/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "src/kernels/reference.h"
+#include "src/kv/kv_test_util.h"
+
+namespace quest {
+namespace {
+
+using testing::ForEachTarget;
+using testing::RandomCache;
+using testing::RandomFloats;
+using testing::Shape;
+
+const int kTokenCounts[] = {1, 3, 7, 15, 16, 17, 33, 127, 128, 1000};
+const int kHeadDims[] = {64, 128, 256};
+
+// |a - b| <= atol + rtol * |ref|, per element.
+void ExpectClose(const float* got, const float* want, size_t n, float atol, float rtol,
+                 const std::string& what) {
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_LE(std::fabs(got[i] - want[i]), atol + rtol * std::fabs(want[i]))
+        << what << " element " << i << ": got " << got[i] << " want " << want[i];
+  }
+}
+
+TEST(KvAppend, MinMaxEqualsReferenceExactly) {
+  std::mt19937 rng(1);
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    for (int D : kHeadDims) {
+      const int rows = 17;
+      std::vector<float> x = RandomFloats(rng, rows * D, -3, 3);
+      std::vector<uint8_t> stored(rows * D * 4);
+      ref::ConvertToKv(x.data(), x.size(), type, stored.data());
+      std::vector<float> want_max, want_min;
+      ref::PageMinMax(stored.data(), type, rows, D, &want_max, &want_min);
+      ForEachTarget([&](const char* target) {
+        std::vector<uint8_t> kmax(D * 4), kmin(D * 4);
+        const size_t es = KvTypeSize(type);
+        for (int t = 0; t < rows; ++t) {
+          UpdatePageMinMax(stored.data() + t * D * es, type, D, t == 0, kmax.data(), kmin.data());
+        }
+        for (int i = 0; i < D; ++i) {
+          ASSERT_EQ(ref::LoadElement(kmax.data(), type, i), want_max[i]) << target << " i=" << i;
+          ASSERT_EQ(ref::LoadElement(kmin.data(), type, i), want_min[i]) << target << " i=" << i;
+        }
+      });
+    }
+  }
+}
+
+TEST(ScorePages, MatchesReference) {
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    for (int D : kHeadDims) {
+      for (int tokens : {1, 17, 127, 1000}) {
+        KvCacheConfig c;
+        c.num_kv_heads = 2;
+        c.head_dim = D;
+        c.page_size = 8;
+        c.type = type;
+        RandomCache r = RandomCache::Make(c, tokens, 100 + D + tokens);
+        const PagedKv kv = r.cache.View(0);
+        std::mt19937 rng(tokens);
+        const int G = 3;
+        std::vector<float> q = RandomFloats(rng, G * D, -1, 1);
+        const int n = r.seq.num_pages();
+        std::vector<float> want(G * n);
+        ref::ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, want.data());
+        ForEachTarget([&](const char* target) {
+          std::vector<float> got(G * n);
+          ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, got.data());
+          ExpectClose(got.data(), want.data(), got.size(), 1e-3f, 1e-5f,
+                      std::string(target) + " " + Shape(tokens, D, 8, type));
+        });
+      }
+    }
+  }
+}
+
+// AttendPages over all pages (dense) and over a random subset, shared and
+// per-head lists, with probabilities, against the double reference.
+TEST(AttendPages, MatchesReferenceOnOddShapes) {
+  struct Gqa {
+    int heads, kv_heads;
+  };
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    for (int D : kHeadDims) {
+      for (int tokens : kTokenCounts) {
+        for (Gqa g : {Gqa{2, 2}, Gqa{4, 1}}) {
+          const int S = tokens % 2 ? 16 : 4;
+          KvCacheConfig c;
+          c.num_kv_heads = g.kv_heads;
+          c.head_dim = D;
+          c.page_size = S;
+          c.type = type;
+          RandomCache r = RandomCache::Make(c, tokens, tokens * 31 + D);
+          const PagedKv kv = r.cache.View(0);
+          std::mt19937 rng(tokens + D);
+          std::vector<float> q = RandomFloats(rng, g.heads * D, -1, 1);
+          const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+          for (int num_lists : {g.kv_heads, g.heads}) {
+            PageList dense = DensePageList(r.seq, S, num_lists);
+            // A sparse list per list: every other page, keeping the last.
+            PageList sparse;
+            sparse.indptr.push_back(0);
+            for (int l = 0; l < num_lists; ++l) {
+              for (int p = (l % 2); p < r.seq.num_pages(); p += 2) {
+                sparse.indices.push_back(r.seq.pages[p]);
+              }
+              if (sparse.indices.size() == static_cast<size_t>(sparse.indptr.back()) ||
+                  sparse.indices.back() != r.seq.pages.back()) {
+                sparse.indices.push_back(r.seq.pages.back());
+              }
+              sparse.indptr.push_back(sparse.indices.size());
+              sparse.last_page_len.push_back(dense.last_page_len[l]);
+            }
+            for (const PageList* list : {&dense, &sparse}) {
+              std::vector<float> want(g.heads * D);
+              std::vector<std::vector<float>> want_p;
+              ref::AttendPages(q.data(), g.heads, kv, *list, scale, want.data(), &want_p);
+              ForEachTarget([&](const char* target) {
+                for (int threads : {1, 2}) {
+                  std::vector<float> got(g.heads * D, -7.0f);
+                  std::vector<std::vector<float>> got_p;
+                  AttendPages(q.data(), g.heads, kv, *list, scale, threads, got.data(), &got_p);
+                  const std::string what = std::string(target) + " " + Shape(tokens, D, S, type) +
+                                           " lists=" + std::to_string(num_lists) +
+                                           " threads=" + std::to_string(threads);
+                  ExpectClose(got.data(), want.data(), got.size(), 2e-5f, 1e-4f, what);
+                  ASSERT_EQ(got_p.size(), want_p.size()) << what;
+                  for (size_t h = 0; h < want_p.size(); ++h) {
+                    ASSERT_EQ(got_p[h].size(), want_p[h].size()) << what;
+                    ExpectClose(got_p[h].data(), want_p[h].data(), want_p[h].size(), 1e-6f, 1e-4f,
+                                what + " probs");
+                  }
+                }
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AttendPages, EmptyListGivesZeros) {
+  KvCacheConfig c;
+  c.num_kv_heads = 1;
+  c.head_dim = 64;
+  RandomCache r = RandomCache::Make(c, 20, 5);
+  PageList empty;
+  empty.indptr = {0, 0};
+  empty.last_page_len = {0};
+  std::vector<float> q(2 * 64, 1.0f), out(2 * 64, 3.0f);
+  std::vector<std::vector<float>> probs;
+  AttendPages(q.data(), 2, r.cache.View(0), empty, 0.125f, 2, out.data(), &probs);
+  for (float x : out) ASSERT_EQ(x, 0.0f);
+  ASSERT_EQ(probs.size(), 2u);
+  EXPECT_TRUE(probs[0].empty());
+}
+
+TEST(AttendTokens, MatchesReferenceOnArbitraryTokens) {
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    for (int D : kHeadDims) {
+      for (int tokens : {1, 7, 33, 1000}) {
+        KvCacheConfig c;
+        c.num_kv_heads = 2;
+        c.head_dim = D;
+        c.page_size = 16;
+        c.type = type;
+        RandomCache r = RandomCache::Make(c, tokens, tokens + 3 * D);
+        std::mt19937 rng(tokens);
+        const int heads = 4;
+        std::vector<float> q = RandomFloats(rng, heads * D, -1, 1);
+        // Keep a random subset of positions per list (the first always).
+        TokenList keep;
+        keep.indptr.push_back(0);
+        for (int l = 0; l < heads; ++l) {
+          for (int pos = 0; pos < tokens; ++pos) {
+            if (pos == 0 || rng() % 3 == 0) {
+              keep.slots.push_back(r.seq.pages[pos / 16] * 16 + pos % 16);
+            }
+          }
+          keep.indptr.push_back(keep.slots.size());
+        }
+        std::vector<float> want(heads * D);
+        std::vector<std::vector<float>> want_p;
+        ref::AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, want.data(), &want_p);
+        ForEachTarget([&](const char* target) {
+          std::vector<float> got(heads * D);
+          std::vector<std::vector<float>> got_p;
+          AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, 2, got.data(), &got_p);
+          const std::string what = std::string(target) + " " + Shape(tokens, D, 16, type);
+          ExpectClose(got.data(), want.data(), got.size(), 2e-5f, 1e-4f, what);
+          for (int h = 0; h < heads; ++h) {
+            ASSERT_EQ(got_p[h].size(), want_p[h].size());
+            ExpectClose(got_p[h].data(), want_p[h].data(), got_p[h].size(), 1e-6f, 1e-4f, what);
+          }
+        });
+      }
+    }
+  }
+}
+
+TEST(AttendTokens, PageTokensEqualPageAttention) {
+  KvCacheConfig c;
+  c.num_kv_heads = 1;
+  c.head_dim = 128;
+  RandomCache r = RandomCache::Make(c, 77, 9);
+  std::mt19937 rng(2);
+  std::vector<float> q = RandomFloats(rng, 128, -1, 1);
+  const PageList pages = DensePageList(r.seq, 16, 1);
+  std::vector<float> a(128), b(128);
+  AttendPages(q.data(), 1, r.cache.View(0), pages, 0.09f, 1, a.data());
+  AttendTokens(q.data(), 1, r.cache.View(0), ref::PagesToTokens(pages, 16), 0.09f, 1, b.data());
+  ExpectClose(a.data(), b.data(), 128, 1e-6f, 1e-5f, "pages vs tokens");
+}
+
+TEST(SumFloats, MatchesReference) {
+  std::mt19937 rng(3);
+  for (size_t n : {0, 1, 3, 17, 1000, 100003}) {
+    std::vector<float> x = RandomFloats(rng, n, 0, 1);
+    const double want = ref::SumFloats(x.data(), n);
+    ForEachTarget([&](const char* target) {
+      for (int threads : {1, 2}) {
+        EXPECT_NEAR(SumFloats(x.data(), n, threads), want, 1e-3 + 1e-5 * want) << target;
+      }
+    });
+  }
+}
+
+}  // namespace
+}  // namespace quest

@@ -1,0 +1,124 @@
+// Scalar double-accumulating references for the decode kernels.
+#include "src/kernels/reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "src/util/check.h"
+#include "src/util/f16.h"
+
+namespace quest::ref {
+
+float LoadElement(const void* base, KvType type, size_t index) {
+  if (type == KvType::kF16) return F16ToF32(static_cast<const uint16_t*>(base)[index]);
+  return static_cast<const float*>(base)[index];
+}
+
+void ConvertToKv(const float* src, size_t n, KvType type, void* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    if (type == KvType::kF16) {
+      static_cast<uint16_t*>(dst)[i] = F32ToF16(src[i]);
+    } else {
+      static_cast<float*>(dst)[i] = src[i];
+    }
+  }
+}
+
+void PageMinMax(const void* keys, KvType type, int rows, int head_dim, std::vector<float>* kmax,
+                std::vector<float>* kmin) {
+  kmax->assign(head_dim, -std::numeric_limits<float>::infinity());
+  kmin->assign(head_dim, std::numeric_limits<float>::infinity());
+  for (int t = 0; t < rows; ++t) {
+    for (int i = 0; i < head_dim; ++i) {
+      const float k = LoadElement(keys, type, static_cast<size_t>(t) * head_dim + i);
+      (*kmax)[i] = std::max((*kmax)[i], k);
+      (*kmin)[i] = std::min((*kmin)[i], k);
+    }
+  }
+}
+
+void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
+                const int32_t* pages, int num_pages, float* scores) {
+  for (int g = 0; g < num_q; ++g) {
+    for (int j = 0; j < num_pages; ++j) {
+      const size_t off = kv.MetaOffset(pages[j], kv_head);
+      double u = 0;
+      for (int i = 0; i < kv.head_dim; ++i) {
+        const double qi = q[static_cast<size_t>(g) * q_stride + i];
+        u += std::max(qi * LoadElement(kv.kmax, kv.type, off + i),
+                      qi * LoadElement(kv.kmin, kv.type, off + i));
+      }
+      scores[static_cast<size_t>(g) * num_pages + j] = static_cast<float>(u);
+    }
+  }
+}
+
+TokenList PagesToTokens(const PageList& pages, int page_size) {
+  TokenList tokens;
+  tokens.indptr.push_back(0);
+  for (int l = 0; l < pages.num_lists(); ++l) {
+    for (int j = pages.indptr[l]; j < pages.indptr[l + 1]; ++j) {
+      const int len = j + 1 == pages.indptr[l + 1] ? pages.last_page_len[l] : page_size;
+      for (int t = 0; t < len; ++t) tokens.slots.push_back(pages.indices[j] * page_size + t);
+    }
+    tokens.indptr.push_back(static_cast<int32_t>(tokens.slots.size()));
+  }
+  return tokens;
+}
+
+void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
+                  float scale, float* out, std::vector<std::vector<float>>* probs) {
+  const int num_lists = tokens.num_lists();
+  const int G = num_heads / kv.num_kv_heads;
+  const bool shared = num_lists == kv.num_kv_heads;
+  QE_CHECK(shared || num_lists == num_heads, "lists %d", num_lists);
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  if (probs != nullptr) probs->assign(num_heads, {});
+  for (int h = 0; h < num_heads; ++h) {
+    const int kv_head = h / G;
+    const int list = shared ? kv_head : h;
+    const int begin = tokens.indptr[list];
+    const int n = tokens.indptr[list + 1] - begin;
+    std::vector<double> logit(n);
+    double m = -std::numeric_limits<double>::infinity();
+    for (int t = 0; t < n; ++t) {
+      const int32_t slot = tokens.slots[begin + t];
+      const size_t off = kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
+      double dot = 0;
+      for (int i = 0; i < D; ++i) {
+        dot += static_cast<double>(q[static_cast<size_t>(h) * D + i]) *
+               LoadElement(kv.k, kv.type, off + i);
+      }
+      logit[t] = dot * scale;
+      m = std::max(m, logit[t]);
+    }
+    double sum = 0;
+    for (int t = 0; t < n; ++t) sum += std::exp(logit[t] - m);
+    std::vector<double> o(D, 0.0);
+    for (int t = 0; t < n; ++t) {
+      const double p = std::exp(logit[t] - m) / sum;
+      logit[t] = p;
+      const int32_t slot = tokens.slots[begin + t];
+      const size_t off = kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
+      for (int i = 0; i < D; ++i) o[i] += p * LoadElement(kv.v, kv.type, off + i);
+    }
+    for (int i = 0; i < D; ++i) out[static_cast<size_t>(h) * D + i] = static_cast<float>(o[i]);
+    if (probs != nullptr) (*probs)[h].assign(logit.begin(), logit.end());
+  }
+}
+
+void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                 float scale, float* out, std::vector<std::vector<float>>* probs) {
+  AttendTokens(q, num_heads, kv, PagesToTokens(pages, kv.page_size), scale, out, probs);
+}
+
+double SumFloats(const float* p, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += p[i];
+  return s;
+}
+
+}  // namespace quest::ref

@@ -1,0 +1,37 @@
+// Scalar references for every kernel in kernels.h: plain loops accumulating in
+// double, written for clarity, not speed. Tests compare the SIMD paths to these.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "src/kernels/paged_kv.h"
+
+namespace quest::ref {
+
+// One stored element of a K/V/metadata array as a float.
+float LoadElement(const void* base, KvType type, size_t index);
+
+void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
+
+// Channel-wise max / min over `rows` stored key rows (a page, from scratch).
+void PageMinMax(const void* keys, KvType type, int rows, int head_dim, std::vector<float>* kmax,
+                std::vector<float>* kmin);
+
+// scores[g * num_pages + j] as in quest::ScorePages.
+void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
+                const int32_t* pages, int num_pages, float* scores);
+
+// Softmax attention of every head over the tokens of its list: the full
+// softmax computed at once in double (no online rescaling, no chunking).
+void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                 float scale, float* out, std::vector<std::vector<float>>* probs = nullptr);
+void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
+                  float scale, float* out, std::vector<std::vector<float>>* probs = nullptr);
+
+// The tokens of each page list, as token slots (page * page_size + offset).
+TokenList PagesToTokens(const PageList& pages, int page_size);
+
+double SumFloats(const float* p, size_t n);
+
+}  // namespace quest::ref

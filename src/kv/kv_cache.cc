@@ -1,0 +1,134 @@
+// Paged K/V storage with incremental Quest page metadata.
+#include "src/kv/kv_cache.h"
+
+#include <algorithm>
+
+#include "src/kernels/kernels.h"
+
+namespace quest {
+
+Status KvCacheConfig::Validate() const {
+  if (num_layers <= 0) return Status::Error(StrFormat("num_layers must be > 0, got %d", num_layers));
+  if (num_kv_heads <= 0) {
+    return Status::Error(StrFormat("num_kv_heads must be > 0, got %d", num_kv_heads));
+  }
+  if (head_dim <= 0 || head_dim > kMaxHeadDim || head_dim % kHeadDimMultiple != 0) {
+    return Status::Error(StrFormat("head_dim must be a multiple of %d in [%d, %d], got %d",
+                                   kHeadDimMultiple, kHeadDimMultiple, kMaxHeadDim, head_dim));
+  }
+  if (page_size < kMinPageSize || page_size > kMaxPageSize || (page_size & (page_size - 1))) {
+    return Status::Error(StrFormat("page_size must be a power of two in [%d, %d], got %d",
+                                   kMinPageSize, kMaxPageSize, page_size));
+  }
+  if (num_pages < 0) return Status::Error(StrFormat("num_pages must be >= 0, got %d", num_pages));
+  return Status();
+}
+
+size_t KvCacheConfig::BytesPerPage() const {
+  return static_cast<size_t>(num_kv_heads) * head_dim * KvTypeSize(type) * (2 * page_size + 2);
+}
+
+Result<KvCache> KvCache::Create(const KvCacheConfig& config) {
+  QE_RETURN_IF_ERROR(config.Validate());
+  return KvCache(config);
+}
+
+KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
+  const size_t pages = config.num_pages;
+  row_elems_ = pages * config.num_kv_heads * config.page_size * config.head_dim;
+  meta_elems_ = pages * config.num_kv_heads * config.head_dim;
+  const size_t es = KvTypeSize(config.type);
+  for (int l = 0; l < config.num_layers; ++l) {
+    k_.emplace_back(row_elems_ * es);
+    v_.emplace_back(row_elems_ * es);
+    kmax_.emplace_back(meta_elems_ * es);
+    kmin_.emplace_back(meta_elems_ * es);
+  }
+  free_.resize(pages);
+  // Stack: pop_back hands out page 0 first, so fresh sequences are contiguous.
+  for (size_t i = 0; i < pages; ++i) free_[i] = static_cast<int32_t>(pages - 1 - i);
+}
+
+Status KvCache::Reserve(Sequence* seq, int n) {
+  if (n < 0) return Status::Error(StrFormat("cannot reserve %d tokens", n));
+  const int S = config_.page_size;
+  const int needed = (seq->length + n + S - 1) / S - seq->num_pages();
+  if (needed > free_pages()) {
+    return Status::Error(StrFormat("KV cache full: %d more pages needed for %d tokens, %d free",
+                                   needed, n, free_pages()));
+  }
+  for (int i = 0; i < needed; ++i) {
+    seq->pages.push_back(free_.back());
+    free_.pop_back();
+  }
+  return Status();
+}
+
+void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const float* v,
+                    int num_threads) {
+  const int S = config_.page_size;
+  const int D = config_.head_dim;
+  const int H = config_.num_kv_heads;
+  QE_CHECK(layer >= 0 && layer < config_.num_layers, "layer %d", layer);
+  QE_CHECK(seq.length + n <= seq.num_pages() * S, "write past reserved pages");
+  const size_t es = KvTypeSize(config_.type);
+  const PagedKv view = View(layer);
+  uint8_t* kd = k_[layer].data();
+  uint8_t* vd = v_[layer].data();
+  uint8_t* kmax = kmax_[layer].data();
+  uint8_t* kmin = kmin_[layer].data();
+  // Heads own disjoint rows and metadata, so they split across threads safely.
+#pragma omp parallel for num_threads(std::max(1, num_threads)) schedule(static)
+  for (int h = 0; h < H; ++h) {
+    for (int t = 0; t < n; ++t) {
+      const int pos = seq.length + t;
+      const int32_t page = seq.pages[pos / S];
+      const int off = pos % S;
+      const size_t row = view.RowOffset(page, h) + static_cast<size_t>(off) * D;
+      const size_t src = (static_cast<size_t>(t) * H + h) * D;
+      ConvertToKv(k + src, D, config_.type, kd + row * es);
+      ConvertToKv(v + src, D, config_.type, vd + row * es);
+      const size_t meta = view.MetaOffset(page, h) * es;
+      UpdatePageMinMax(kd + row * es, config_.type, D, off == 0, kmax + meta, kmin + meta);
+    }
+  }
+}
+
+void KvCache::Advance(Sequence* seq, int n) const {
+  QE_CHECK(seq->length + n <= seq->num_pages() * config_.page_size, "advance past pages");
+  seq->length += n;
+}
+
+void KvCache::Release(Sequence* seq) {
+  for (auto it = seq->pages.rbegin(); it != seq->pages.rend(); ++it) free_.push_back(*it);
+  seq->pages.clear();
+  seq->length = 0;
+}
+
+PagedKv KvCache::View(int layer) const {
+  PagedKv view;
+  view.k = k_[layer].data();
+  view.v = v_[layer].data();
+  view.kmax = kmax_[layer].data();
+  view.kmin = kmin_[layer].data();
+  view.type = config_.type;
+  view.num_kv_heads = config_.num_kv_heads;
+  view.page_size = config_.page_size;
+  view.head_dim = config_.head_dim;
+  return view;
+}
+
+PageList DensePageList(const Sequence& seq, int page_size, int num_lists) {
+  PageList list;
+  const int n = (seq.length + page_size - 1) / page_size;
+  const int last_len = n == 0 ? 0 : seq.length - (n - 1) * page_size;
+  list.indptr.push_back(0);
+  for (int l = 0; l < num_lists; ++l) {
+    list.indices.insert(list.indices.end(), seq.pages.begin(), seq.pages.begin() + n);
+    list.indptr.push_back(static_cast<int32_t>(list.indices.size()));
+    list.last_page_len.push_back(last_len);
+  }
+  return list;
+}
+
+}  // namespace quest

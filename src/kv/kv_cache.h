@@ -1,0 +1,80 @@
+// Paged K/V storage for all layers, with Quest page metadata (channel-wise
+// max / min of post-RoPE keys) kept up to date on every append. Pages come from
+// one pool shared by all sequences; a page id addresses the same slot in every
+// layer (vLLM-style), so one page table per sequence serves all layers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "src/kernels/paged_kv.h"
+#include "src/util/aligned.h"
+#include "src/util/check.h"
+
+namespace quest {
+
+struct KvCacheConfig {
+  int num_layers = 1;
+  int num_kv_heads = 1;
+  int head_dim = 128;  // a multiple of kHeadDimMultiple, at most kMaxHeadDim
+  int page_size = 16;  // a power of two in [kMinPageSize, kMaxPageSize]
+  KvType type = KvType::kF16;
+  int num_pages = 0;  // capacity of the pool, shared by all sequences
+
+  static constexpr int kMinPageSize = 4;
+  static constexpr int kMaxPageSize = 128;
+  static constexpr int kMaxHeadDim = 512;
+
+  // Names the first invalid field and its value.
+  Status Validate() const;
+  // K + V + metadata bytes of one page in one layer.
+  size_t BytesPerPage() const;
+};
+
+// One sequence's page table: physical page ids in token order, and its length.
+struct Sequence {
+  std::vector<int32_t> pages;
+  int length = 0;
+  int num_pages() const { return static_cast<int>(pages.size()); }
+};
+
+class KvCache {
+ public:
+  static Result<KvCache> Create(const KvCacheConfig& config);
+  KvCache(KvCache&&) = default;
+  KvCache& operator=(KvCache&&) = default;
+
+  const KvCacheConfig& config() const { return config_; }
+  int free_pages() const { return static_cast<int>(free_.size()); }
+
+  // Takes pages from the pool so that seq can hold n more tokens.
+  Status Reserve(Sequence* seq, int n);
+  // Stores the K/V rows of tokens [seq.length, seq.length + n) for one layer,
+  // converting to the storage type, and folds the keys into their pages'
+  // metadata (a page's first token resets it).
+  //   k, v: [n][num_kv_heads][head_dim] f32, post-RoPE keys.
+  void Write(const Sequence& seq, int layer, int n, const float* k, const float* v,
+             int num_threads = 1);
+  // Marks n written tokens as part of the sequence (after all layers wrote).
+  void Advance(Sequence* seq, int n) const;
+  // Returns the sequence's pages to the pool.
+  void Release(Sequence* seq);
+
+  PagedKv View(int layer) const;
+
+ private:
+  explicit KvCache(const KvCacheConfig& config);
+
+  KvCacheConfig config_;
+  size_t row_elems_ = 0;   // elements of one layer's K (or V): pages * heads * S * D
+  size_t meta_elems_ = 0;  // elements of one layer's kmax (or kmin)
+  std::vector<AlignedArray<uint8_t>> k_, v_, kmax_, kmin_;  // [layer]
+  std::vector<int32_t> free_;                               // stack of free page ids
+};
+
+// The list of all pages of seq (dense attention), one list per KV head or per
+// query head.
+PageList DensePageList(const Sequence& seq, int page_size, int num_lists);
+
+}  // namespace quest

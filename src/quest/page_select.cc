@@ -1,0 +1,138 @@
+// Quest page selection: bound every page, keep the top ones within the budget.
+#include "src/quest/page_select.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "src/kernels/kernels.h"
+
+namespace quest {
+
+Result<Semantics> ParseSemantics(const std::string& s) {
+  if (s == "paper") return Semantics::kPaper;
+  if (s == "kernel") return Semantics::kKernel;
+  return Status::Error(StrFormat("unknown semantics '%s' (expected paper or kernel)", s.c_str()));
+}
+
+Result<GqaMode> ParseGqaMode(const std::string& s) {
+  if (s == "per-kv-head") return GqaMode::kPerKvHead;
+  if (s == "per-query-head") return GqaMode::kPerQueryHead;
+  return Status::Error(
+      StrFormat("unknown gqa mode '%s' (expected per-kv-head or per-query-head)", s.c_str()));
+}
+
+Result<GqaAggregate> ParseGqaAggregate(const std::string& s) {
+  if (s == "max") return GqaAggregate::kMax;
+  if (s == "softmax-sum") return GqaAggregate::kSoftmaxSum;
+  return Status::Error(
+      StrFormat("unknown gqa aggregate '%s' (expected max or softmax-sum)", s.c_str()));
+}
+
+const char* Name(Semantics s) { return s == Semantics::kPaper ? "paper" : "kernel"; }
+const char* Name(GqaMode m) { return m == GqaMode::kPerKvHead ? "per-kv-head" : "per-query-head"; }
+const char* Name(GqaAggregate a) { return a == GqaAggregate::kMax ? "max" : "softmax-sum"; }
+
+int PagesToKeep(const QuestParams& params, int page_size, int num_pages) {
+  const int by_budget = params.budget / page_size;
+  if (params.semantics == Semantics::kPaper) {
+    return std::min(std::max(3, by_budget), num_pages);
+  }
+  return std::min(std::max(1, by_budget), num_pages);
+}
+
+void SelectTopK(const float* scores, int n, int k, int forced, std::vector<int32_t>* out) {
+  out->clear();
+  k = std::min(k, n);
+  if (k <= 0) return;
+  std::vector<int32_t>& idx = *out;
+  idx.resize(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  int take = k;
+  if (forced >= 0) {  // move the forced index out of the competition
+    std::swap(idx[forced], idx[n - 1]);
+    idx.pop_back();
+    --take;
+  }
+  const auto better = [scores](int32_t a, int32_t b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  };
+  if (take > 0 && take < static_cast<int>(idx.size())) {
+    std::nth_element(idx.begin(), idx.begin() + take, idx.end(), better);
+  }
+  idx.resize(take);
+  if (forced >= 0) idx.push_back(forced);
+  std::sort(idx.begin(), idx.end());
+}
+
+namespace {
+
+// agg[j] = combination over g of scores[g * n + j].
+void Aggregate(const float* scores, int G, int n, GqaAggregate how, float scale, float* agg) {
+  if (how == GqaAggregate::kMax) {
+    std::copy(scores, scores + n, agg);
+    for (int g = 1; g < G; ++g) {
+      for (int j = 0; j < n; ++j) agg[j] = std::max(agg[j], scores[g * n + j]);
+    }
+    return;
+  }
+  std::fill(agg, agg + n, 0.0f);
+  for (int g = 0; g < G; ++g) {
+    const float* s = scores + g * n;
+    const float m = *std::max_element(s, s + n);
+    double sum = 0;
+    for (int j = 0; j < n; ++j) sum += std::exp(scale * (s[j] - m));
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int j = 0; j < n; ++j) agg[j] += std::exp(scale * (s[j] - m)) * inv;
+  }
+}
+
+}  // namespace
+
+void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, const Sequence& seq,
+                          const QuestParams& params, int num_threads, PageList* out) {
+  const int S = kv.page_size;
+  const int D = kv.head_dim;
+  const int G = num_heads / kv.num_kv_heads;
+  const int num_lists = params.gqa == GqaMode::kPerKvHead ? kv.num_kv_heads : num_heads;
+  const int n = (seq.length + S - 1) / S;
+  const int keep = PagesToKeep(params, S, n);
+  if (seq.length <= params.budget || keep >= n) {  // fits the budget: dense, no scoring
+    *out = DensePageList(seq, S, num_lists);
+    return;
+  }
+  num_threads = std::max(1, num_threads);
+  scratch_.resize(num_threads);
+  kept_.resize(num_lists);
+  const int forced = params.semantics == Semantics::kKernel ? n - 1 : -1;
+#pragma omp parallel for num_threads(num_threads) schedule(dynamic, 1)
+  for (int l = 0; l < num_lists; ++l) {
+    Scratch& s = scratch_[omp_get_thread_num()];
+    const bool shared = params.gqa == GqaMode::kPerKvHead;
+    const int num_q = shared ? G : 1;
+    const int kv_head = shared ? l : l / G;
+    s.scores.resize(static_cast<size_t>(num_q) * n);
+    ScorePages(q + static_cast<size_t>(shared ? l * G : l) * D, num_q, D, kv, kv_head,
+               seq.pages.data(), n, s.scores.data());
+    const float* agg = s.scores.data();
+    if (num_q > 1) {
+      s.agg.resize(n);
+      Aggregate(s.scores.data(), num_q, n, params.aggregate, params.scale, s.agg.data());
+      agg = s.agg.data();
+    }
+    SelectTopK(agg, n, keep, forced, &kept_[l]);
+  }
+  out->indptr.assign(1, 0);
+  out->indices.clear();
+  out->last_page_len.clear();
+  const int seq_last_len = seq.length - (n - 1) * S;
+  for (int l = 0; l < num_lists; ++l) {
+    for (int32_t p : kept_[l]) out->indices.push_back(seq.pages[p]);
+    out->indptr.push_back(static_cast<int32_t>(out->indices.size()));
+    out->last_page_len.push_back(kept_[l].back() == n - 1 ? seq_last_len : S);
+  }
+}
+
+}  // namespace quest

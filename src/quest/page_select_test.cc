@@ -1,0 +1,184 @@
+// Quest selection: top-K equals a brute-force sort; the paper and kernel
+// semantics keep the right pages; budget >= context is exactly dense; Quest's
+// output equals the reference attention over exactly the selected pages.
+#include "src/quest/page_select.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "src/kernels/kernels.h"
+#include "src/kernels/reference.h"
+#include "src/kv/kv_test_util.h"
+
+namespace quest {
+namespace {
+
+using testing::RandomCache;
+using testing::RandomFloats;
+
+std::vector<int32_t> BruteTopK(const std::vector<float>& s, int k, int forced) {
+  std::vector<int32_t> idx(s.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return s[a] > s[b]; });
+  std::vector<int32_t> out;
+  if (forced >= 0 && k > 0) out.push_back(forced);
+  for (int32_t i : idx) {
+    if (static_cast<int>(out.size()) >= std::min<int>(k, s.size())) break;
+    if (i != forced) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(SelectTopK, EqualsBruteForceSort) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 500; ++trial) {
+    const int n = trial % 50 == 0 ? 0 : 1 + rng() % 300;
+    std::vector<float> s(n);
+    // Few distinct values in some trials, to exercise ties.
+    for (float& x : s) x = trial % 3 == 0 ? static_cast<float>(rng() % 5) : RandomFloats(rng, 1)[0];
+    const int k = rng() % (n + 3);
+    const int forced = (trial % 2 && n > 0) ? n - 1 : -1;
+    std::vector<int32_t> got;
+    SelectTopK(s.data(), n, k, forced, &got);
+    EXPECT_EQ(got, BruteTopK(s, k, forced)) << "n=" << n << " k=" << k << " forced=" << forced;
+  }
+}
+
+TEST(PagesToKeep, BothSemantics) {
+  QuestParams p;
+  p.budget = 2048;
+  EXPECT_EQ(PagesToKeep(p, 16, 2048), 128);
+  EXPECT_EQ(PagesToKeep(p, 16, 100), 100);
+  p.budget = 16;  // the paper keeps at least 3 pages
+  EXPECT_EQ(PagesToKeep(p, 16, 100), 3);
+  p.semantics = Semantics::kKernel;
+  EXPECT_EQ(PagesToKeep(p, 16, 100), 1);
+  p.budget = 100;  // floor division
+  EXPECT_EQ(PagesToKeep(p, 16, 100), 6);
+}
+
+struct Case {
+  int heads, kv_heads, length, budget, page_size;
+  Semantics semantics;
+  GqaMode gqa;
+  GqaAggregate aggregate;
+};
+
+class QuestSelectTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(QuestSelectTest, SelectionAndAttentionMatchReference) {
+  const Case tc = GetParam();
+  KvCacheConfig c;
+  c.num_kv_heads = tc.kv_heads;
+  c.head_dim = 64;
+  c.page_size = tc.page_size;
+  RandomCache r = RandomCache::Make(c, tc.length, tc.length + tc.budget);
+  const PagedKv kv = r.cache.View(0);
+  std::mt19937 rng(tc.heads);
+  std::vector<float> q = RandomFloats(rng, tc.heads * 64, -1, 1);
+  QuestParams params;
+  params.budget = tc.budget;
+  params.semantics = tc.semantics;
+  params.gqa = tc.gqa;
+  params.aggregate = tc.aggregate;
+  params.scale = 0.125f;
+  PageSelector selector;
+  PageList list;
+  selector.Select(q.data(), tc.heads, kv, r.seq, params, 2, &list);
+
+  const int S = tc.page_size;
+  const int n = r.seq.num_pages();
+  const int G = tc.heads / tc.kv_heads;
+  const bool shared = tc.gqa == GqaMode::kPerKvHead;
+  ASSERT_EQ(list.num_lists(), shared ? tc.kv_heads : tc.heads);
+  const bool dense = tc.length <= tc.budget;
+  const int keep = dense ? n : PagesToKeep(params, S, n);
+  for (int l = 0; l < list.num_lists(); ++l) {
+    // Expected: brute-force top-k over the reference bounds of this list.
+    const int num_q = shared ? G : 1;
+    std::vector<float> u(num_q * n);
+    ref::ScorePages(q.data() + (shared ? l * G : l) * 64, num_q, 64, kv, shared ? l : l / G,
+                    r.seq.pages.data(), n, u.data());
+    std::vector<float> agg(n, 0.0f);
+    for (int j = 0; j < n; ++j) {
+      for (int g = 0; g < num_q; ++g) {
+        if (tc.aggregate == GqaAggregate::kMax || num_q == 1) {
+          agg[j] = g == 0 ? u[j] : std::max(agg[j], u[g * n + j]);
+        } else {
+          double m = -INFINITY, sum = 0;
+          for (int i = 0; i < n; ++i) m = std::max<double>(m, u[g * n + i]);
+          for (int i = 0; i < n; ++i) sum += std::exp(0.125 * (u[g * n + i] - m));
+          agg[j] += std::exp(0.125 * (u[g * n + j] - m)) / sum;
+        }
+      }
+    }
+    const int forced = tc.semantics == Semantics::kKernel ? n - 1 : -1;
+    std::vector<int32_t> want = dense ? BruteTopK(agg, n, -1) : BruteTopK(agg, keep, forced);
+    std::vector<int32_t> got;
+    for (int j = list.indptr[l]; j < list.indptr[l + 1]; ++j) {
+      got.push_back(std::find(r.seq.pages.begin(), r.seq.pages.end(), list.indices[j]) -
+                    r.seq.pages.begin());
+    }
+    // Scores of near-equal pages may order differently in fp32 vs double: compare
+    // the kept score mass rather than demanding identical ids on exact ties.
+    ASSERT_EQ(got.size(), want.size()) << "list " << l;
+    double got_mass = 0, want_mass = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      got_mass += agg[got[i]];
+      want_mass += agg[want[i]];
+    }
+    EXPECT_NEAR(got_mass, want_mass, 1e-3 * (1 + std::fabs(want_mass))) << "list " << l;
+    if (forced >= 0) {
+      EXPECT_EQ(got.back(), n - 1) << "kernel semantics keeps the current page";
+    }
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+    const int want_last = got.back() == n - 1 ? tc.length - (n - 1) * S : S;
+    EXPECT_EQ(list.last_page_len[l], want_last);
+  }
+
+  // Quest's output equals the reference over exactly the selected pages.
+  std::vector<float> out(tc.heads * 64), want(tc.heads * 64);
+  AttendPages(q.data(), tc.heads, kv, list, 0.125f, 2, out.data());
+  ref::AttendPages(q.data(), tc.heads, kv, list, 0.125f, want.data());
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5 + 1e-4 * std::fabs(want[i]));
+
+  if (dense) {  // budget >= context: identical to dense attention, bit for bit
+    std::vector<float> dense_out(tc.heads * 64);
+    AttendPages(q.data(), tc.heads, kv, DensePageList(r.seq, S, list.num_lists()), 0.125f, 2,
+                dense_out.data());
+    EXPECT_EQ(out, dense_out);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QuestSelectTest,
+    ::testing::Values(
+        Case{4, 4, 1000, 256, 16, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{4, 4, 1001, 256, 16, Semantics::kKernel, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{4, 1, 777, 64, 8, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{4, 1, 777, 64, 8, Semantics::kPaper, GqaMode::kPerKvHead,
+             GqaAggregate::kSoftmaxSum},
+        Case{8, 2, 513, 128, 4, Semantics::kKernel, GqaMode::kPerQueryHead, GqaAggregate::kMax},
+        Case{8, 2, 300, 20, 32, Semantics::kPaper, GqaMode::kPerQueryHead, GqaAggregate::kMax},
+        Case{2, 2, 17, 4, 4, Semantics::kKernel, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{2, 1, 1, 2048, 16, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{4, 2, 2048, 2048, 16, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
+        Case{4, 2, 130, 4096, 16, Semantics::kKernel, GqaMode::kPerQueryHead,
+             GqaAggregate::kMax}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      const Case& c = info.param;
+      return "h" + std::to_string(c.heads) + "kv" + std::to_string(c.kv_heads) + "_len" +
+             std::to_string(c.length) + "_b" + std::to_string(c.budget) + "_S" +
+             std::to_string(c.page_size) + "_" + Name(c.semantics) + "_" +
+             (c.gqa == GqaMode::kPerKvHead ? "kv" : "q") + "_" +
+             (c.aggregate == GqaAggregate::kMax ? "max" : "softmax");
+    });
+
+}  // namespace
+}  // namespace quest
