@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "src/kernels/kernels.h"
@@ -16,6 +17,7 @@
 #define HWY_TARGET_INCLUDE "src/kernels/attention.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "src/kernels/load-inl.h"
 
@@ -35,19 +37,94 @@ namespace quest {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// q . k over D floats (D % 16 == 0), two accumulators to hide FMA latency.
-HWY_INLINE float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int D) {
+// q . k over D elements (D % 16 == 0); k is f32 or f16 (converted in
+// registers). Two accumulators hide the FMA latency.
+template <typename TK>
+HWY_INLINE float Dot(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int D) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   auto s0 = hn::Zero(df);
   auto s1 = hn::Zero(df);
   int i = 0;
   for (; i + 2 * N <= D; i += 2 * N) {
-    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
-    s1 = hn::MulAdd(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N), s1);
+    s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, k + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, q + i + N), LoadF32(df, k + i + N), s1);
   }
-  for (; i < D; i += N) s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+  for (; i < D; i += N) s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, k + i), s0);
   return hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
+}
+
+// s[t] = scale * q . k_t for len rows of k: four rows at a time share each
+// load of q and give four independent FMA chains.
+template <typename TK>
+HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
+                       float scale, float* HWY_RESTRICT s) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int t = 0;
+  for (; t + 4 <= len; t += 4) {
+    const TK* HWY_RESTRICT k0 = k + static_cast<size_t>(t) * D;
+    const TK* HWY_RESTRICT k1 = k0 + D;
+    const TK* HWY_RESTRICT k2 = k1 + D;
+    const TK* HWY_RESTRICT k3 = k2 + D;
+    auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    for (int i = 0; i < D; i += N) {
+      const auto qi = hn::LoadU(df, q + i);
+      a0 = hn::MulAdd(qi, LoadF32(df, k0 + i), a0);
+      a1 = hn::MulAdd(qi, LoadF32(df, k1 + i), a1);
+      a2 = hn::MulAdd(qi, LoadF32(df, k2 + i), a2);
+      a3 = hn::MulAdd(qi, LoadF32(df, k3 + i), a3);
+    }
+    s[t] = hn::GetLane(hn::SumOfLanes(df, a0)) * scale;
+    s[t + 1] = hn::GetLane(hn::SumOfLanes(df, a1)) * scale;
+    s[t + 2] = hn::GetLane(hn::SumOfLanes(df, a2)) * scale;
+    s[t + 3] = hn::GetLane(hn::SumOfLanes(df, a3)) * scale;
+  }
+  for (; t < len; ++t) s[t] = Dot(q, k + static_cast<size_t>(t) * D, D) * scale;
+}
+
+// acc[0..D) = acc * corr + sum_t p[t] * v[t][0..D), v rows f32 or f16. Blocks
+// of four vectors stay in registers across the page's tokens.
+template <typename TV>
+HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT v, int len,
+                            int D, float corr, float* HWY_RESTRICT acc) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto vcorr = hn::Set(df, corr);
+  int i = 0;
+  for (; i + 4 * N <= D; i += 4 * N) {
+    auto a0 = hn::Mul(hn::LoadU(df, acc + i), vcorr);
+    auto a1 = hn::Mul(hn::LoadU(df, acc + i + N), vcorr);
+    auto a2 = hn::Mul(hn::LoadU(df, acc + i + 2 * N), vcorr);
+    auto a3 = hn::Mul(hn::LoadU(df, acc + i + 3 * N), vcorr);
+    for (int t = 0; t < len; ++t) {
+      const auto pt = hn::Set(df, p[t]);
+      const TV* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D + i;
+      a0 = hn::MulAdd(pt, LoadF32(df, vt), a0);
+      a1 = hn::MulAdd(pt, LoadF32(df, vt + N), a1);
+      a2 = hn::MulAdd(pt, LoadF32(df, vt + 2 * N), a2);
+      a3 = hn::MulAdd(pt, LoadF32(df, vt + 3 * N), a3);
+    }
+    hn::StoreU(a0, df, acc + i);
+    hn::StoreU(a1, df, acc + i + N);
+    hn::StoreU(a2, df, acc + i + 2 * N);
+    hn::StoreU(a3, df, acc + i + 3 * N);
+  }
+  for (; i < D; i += N) {
+    auto a0 = hn::Mul(hn::LoadU(df, acc + i), vcorr);
+    for (int t = 0; t < len; ++t) {
+      a0 = hn::MulAdd(hn::Set(df, p[t]), LoadF32(df, v + static_cast<size_t>(t) * D + i), a0);
+    }
+    hn::StoreU(a0, df, acc + i);
+  }
+}
+
+// Asks for the bytes [p, p + bytes) to be brought into cache: a selected page
+// is a separate 8 KB run that the hardware prefetcher would only discover after
+// its first misses. (Measured: one page ahead is as good as two or four.)
+HWY_INLINE void PrefetchBytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t b = 0; b < bytes; b += 64) hwy::Prefetch(c + b);
 }
 
 // Returns max(x[0..n)).
@@ -102,6 +179,26 @@ HWY_INLINE const float* RowsAsF32(const T* HWY_RESTRICT src, int n, float* HWY_R
   }
 }
 
+// One page for G query heads: logits, online-softmax update, V accumulation.
+// K and V rows are TK / TV: the stored type, or f32 after conversion.
+template <typename TK, typename TV>
+HWY_INLINE void AttendPage(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT k,
+                           const TV* HWY_RESTRICT v, int len, int D, float scale,
+                           SoftmaxState* HWY_RESTRICT state, float* HWY_RESTRICT acc, float* raw,
+                           size_t raw_stride, float* HWY_RESTRICT s) {
+  for (int g = 0; g < G; ++g) {
+    const float* HWY_RESTRICT qg = q + g * D;
+    Logits(qg, k, len, D, scale, s);
+    if (raw != nullptr) std::copy(s, s + len, raw + g * raw_stride);
+    const float m_new = std::max(state[g].m, MaxOf(s, len));
+    const float corr = std::exp(state[g].m - m_new);  // 0 on the first page (m = -inf)
+    const float psum = ExpSubInPlace(s, len, m_new);
+    state[g].l = state[g].l * corr + psum;
+    state[g].m = m_new;
+    AccumulateV(s, v, len, D, corr, acc + g * D);
+  }
+}
+
 // Online softmax over the pages [pages, pages + num_pages) of one KV head for
 // G query heads (rows of q). Updates state[g] and acc[g * D ..]. If raw is set,
 // writes each token's scaled logit to raw[g * raw_stride + token].
@@ -110,8 +207,6 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
                  const int32_t* HWY_RESTRICT pages, int num_pages, int last_len, float scale,
                  SoftmaxState* HWY_RESTRICT state, float* HWY_RESTRICT acc, float* raw,
                  size_t raw_stride, float* HWY_RESTRICT scratch) {
-  const hn::ScalableTag<float> df;
-  const int N = static_cast<int>(hn::Lanes(df));
   const int D = kv.head_dim;
   const int S = kv.page_size;
   float* HWY_RESTRICT kbuf = scratch;          // [S][D]
@@ -119,31 +214,22 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
   float* HWY_RESTRICT s = vbuf + S * D;        // [S] logits of one head
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
+  const size_t block_bytes = static_cast<size_t>(S) * D * sizeof(T);
+  // With several query heads per KV head, convert each page to f32 once;
+  // with one or two, converting in registers is cheaper than the round trip.
+  const bool convert_once = !std::is_same_v<T, float> && G > 2;
   for (int j = 0; j < num_pages; ++j) {
     const int len = j + 1 == num_pages ? last_len : S;
+    if (j + 1 < num_pages) {  // K and V of a page are one contiguous block
+      PrefetchBytes(k_base + kv.RowOffset(pages[j + 1], kv_head), 2 * block_bytes);
+    }
     const size_t off = kv.RowOffset(pages[j], kv_head);
-    const float* HWY_RESTRICT kf = RowsAsF32(k_base + off, len * D, kbuf);
-    const float* HWY_RESTRICT vf = RowsAsF32(v_base + off, len * D, vbuf);
-    for (int g = 0; g < G; ++g) {
-      const float* HWY_RESTRICT qg = q + g * D;
-      for (int t = 0; t < len; ++t) s[t] = Dot(qg, kf + t * D, D) * scale;
-      if (raw != nullptr) {
-        std::copy(s, s + len, raw + g * raw_stride + static_cast<size_t>(j) * S);
-      }
-      const float m_new = std::max(state[g].m, MaxOf(s, len));
-      const float corr = std::exp(state[g].m - m_new);  // 0 on the first page (m = -inf)
-      const float psum = ExpSubInPlace(s, len, m_new);
-      state[g].l = state[g].l * corr + psum;
-      state[g].m = m_new;
-      float* HWY_RESTRICT a = acc + g * D;
-      const auto vcorr = hn::Set(df, corr);
-      for (int i = 0; i < D; i += N) {
-        auto ai = hn::Mul(hn::LoadU(df, a + i), vcorr);
-        for (int t = 0; t < len; ++t) {
-          ai = hn::MulAdd(hn::Set(df, s[t]), hn::LoadU(df, vf + t * D + i), ai);
-        }
-        hn::StoreU(ai, df, a + i);
-      }
+    float* raw_j = raw == nullptr ? nullptr : raw + static_cast<size_t>(j) * S;
+    if (convert_once) {
+      AttendPage(q, G, RowsAsF32(k_base + off, len * D, kbuf), RowsAsF32(v_base + off, len * D, vbuf),
+                 len, D, scale, state, acc, raw_j, raw_stride, s);
+    } else {
+      AttendPage(q, G, k_base + off, v_base + off, len, D, scale, state, acc, raw_j, raw_stride, s);
     }
   }
 }

@@ -17,10 +17,16 @@ inline size_t KvTypeSize(KvType t) { return t == KvType::kF16 ? 2 : 4; }
 // target up to AVX-512 (16 lanes), so no kernel needs a tail loop.
 inline constexpr int kHeadDimMultiple = 16;
 
-// One layer of the paged cache, HND layout. Elements are `type` (f16 bits or f32).
-//   k, v:       [num_pages][num_kv_heads][page_size][head_dim]
-//   kmax, kmin: [num_pages][num_kv_heads][head_dim]  channel-wise max / min of
+// One layer of the paged cache. Each KV head owns a contiguous run of pages,
+// and a page's K block is followed by its V block:
+//   k:          [num_kv_heads][num_pages][2][page_size][head_dim], K at [..][0]
+//   v:          k + page_size * head_dim (the same array, at the V half)
+//   kmax, kmin: [num_kv_heads][num_pages][head_dim]  channel-wise max / min of
 //               the page's post-RoPE keys (exact: computed from stored values)
+// Why head-major: decode streams one head's pages; with pages of all heads
+// interleaved (FlashInfer's HND), a head's blocks sit a power-of-two stride
+// apart, which measured half the DRAM read bandwidth here. K beside V makes
+// every page one contiguous run of 2 * page_size * head_dim elements.
 struct PagedKv {
   const void* k = nullptr;
   const void* v = nullptr;
@@ -28,16 +34,17 @@ struct PagedKv {
   const void* kmin = nullptr;
   KvType type = KvType::kF16;
   int num_kv_heads = 0;
+  int num_pages = 0;  // pages per head in the pool (the pool's capacity)
   int page_size = 0;
   int head_dim = 0;
 
-  // Element offset of (page, kv_head, token 0) in k / v.
+  // Element offset of (page, kv_head, token 0) from k (K rows) or v (V rows).
   size_t RowOffset(int32_t page, int kv_head) const {
-    return (static_cast<size_t>(page) * num_kv_heads + kv_head) * page_size * head_dim;
+    return (static_cast<size_t>(kv_head) * num_pages + page) * 2 * page_size * head_dim;
   }
   // Element offset of (page, kv_head) in kmax / kmin.
   size_t MetaOffset(int32_t page, int kv_head) const {
-    return (static_cast<size_t>(page) * num_kv_heads + kv_head) * head_dim;
+    return (static_cast<size_t>(kv_head) * num_pages + page) * head_dim;
   }
 };
 

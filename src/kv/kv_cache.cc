@@ -35,12 +35,11 @@ Result<KvCache> KvCache::Create(const KvCacheConfig& config) {
 
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
   const size_t pages = config.num_pages;
-  row_elems_ = pages * config.num_kv_heads * config.page_size * config.head_dim;
+  kv_elems_ = pages * config.num_kv_heads * 2 * config.page_size * config.head_dim;
   meta_elems_ = pages * config.num_kv_heads * config.head_dim;
   const size_t es = KvTypeSize(config.type);
   for (int l = 0; l < config.num_layers; ++l) {
-    k_.emplace_back(row_elems_ * es);
-    v_.emplace_back(row_elems_ * es);
+    kv_.emplace_back(kv_elems_ * es);
     kmax_.emplace_back(meta_elems_ * es);
     kmin_.emplace_back(meta_elems_ * es);
   }
@@ -73,8 +72,8 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
   QE_CHECK(seq.length + n <= seq.num_pages() * S, "write past reserved pages");
   const size_t es = KvTypeSize(config_.type);
   const PagedKv view = View(layer);
-  uint8_t* kd = k_[layer].data();
-  uint8_t* vd = v_[layer].data();
+  uint8_t* kd = kv_[layer].data();
+  uint8_t* vd = kd + static_cast<size_t>(S) * D * es;
   uint8_t* kmax = kmax_[layer].data();
   uint8_t* kmin = kmin_[layer].data();
   // Heads own disjoint rows and metadata, so they split across threads safely.
@@ -107,12 +106,14 @@ void KvCache::Release(Sequence* seq) {
 
 PagedKv KvCache::View(int layer) const {
   PagedKv view;
-  view.k = k_[layer].data();
-  view.v = v_[layer].data();
+  view.k = kv_[layer].data();
+  view.v = kv_[layer].data() + static_cast<size_t>(config_.page_size) * config_.head_dim *
+                                   KvTypeSize(config_.type);
   view.kmax = kmax_[layer].data();
   view.kmin = kmin_[layer].data();
   view.type = config_.type;
   view.num_kv_heads = config_.num_kv_heads;
+  view.num_pages = config_.num_pages;
   view.page_size = config_.page_size;
   view.head_dim = config_.head_dim;
   return view;

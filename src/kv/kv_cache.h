@@ -67,9 +67,9 @@ class KvCache {
   explicit KvCache(const KvCacheConfig& config);
 
   KvCacheConfig config_;
-  size_t row_elems_ = 0;   // elements of one layer's K (or V): pages * heads * S * D
+  size_t kv_elems_ = 0;    // elements of one layer's K and V: heads * pages * 2 * S * D
   size_t meta_elems_ = 0;  // elements of one layer's kmax (or kmin)
-  std::vector<AlignedArray<uint8_t>> k_, v_, kmax_, kmin_;  // [layer]
+  std::vector<AlignedArray<uint8_t>> kv_, kmax_, kmin_;  // [layer], layout of PagedKv
   std::vector<int32_t> free_;                               // stack of free page ids
 };
 

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <functional>
 
 #include "src/kernels/kernels.h"
 
@@ -47,24 +47,32 @@ void SelectTopK(const float* scores, int n, int k, int forced, std::vector<int32
   out->clear();
   k = std::min(k, n);
   if (k <= 0) return;
-  std::vector<int32_t>& idx = *out;
-  idx.resize(n);
-  std::iota(idx.begin(), idx.end(), 0);
-  int take = k;
-  if (forced >= 0) {  // move the forced index out of the competition
-    std::swap(idx[forced], idx[n - 1]);
-    idx.pop_back();
-    --take;
+  const int take = forced >= 0 ? k - 1 : k;  // the forced index takes one slot
+  // The take-th largest score (the forced index out of the competition) by
+  // nth_element on plain floats, then one ordered pass keeps everything above
+  // it and the lowest-index ties: O(n), and the output comes out sorted.
+  std::vector<float> rest;
+  rest.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    if (i != forced) rest.push_back(scores[i]);
   }
-  const auto better = [scores](int32_t a, int32_t b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  };
-  if (take > 0 && take < static_cast<int>(idx.size())) {
-    std::nth_element(idx.begin(), idx.begin() + take, idx.end(), better);
+  if (take > 0) {
+    std::nth_element(rest.begin(), rest.begin() + (take - 1), rest.end(), std::greater<float>());
+    const float threshold = rest[take - 1];
+    int ties = take;  // slots left for scores equal to the threshold
+    for (int i = 0; i < n; ++i) {
+      if (i != forced && scores[i] > threshold) --ties;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (i == forced) {
+        out->push_back(i);
+      } else if (scores[i] > threshold || (scores[i] == threshold && ties-- > 0)) {
+        out->push_back(i);
+      }
+    }
+  } else if (forced >= 0) {
+    out->push_back(forced);
   }
-  idx.resize(take);
-  if (forced >= 0) idx.push_back(forced);
-  std::sort(idx.begin(), idx.end());
 }
 
 namespace {

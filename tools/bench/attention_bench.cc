@@ -186,7 +186,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
         params.scale = scale;
         PageSelector selector;
         PageList list;
-        std::vector<double> dense_s, quest_s;
+        std::vector<double> dense_s, quest_s, select_s;
         double quest_bytes = 0;
         // Dense and Quest alternate within one run, so both see the same noise.
         for (int r = 0; r <= o.repeats; ++r) {  // r == 0 warms up
@@ -197,11 +197,14 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
           }
           const double dense_t = NowSeconds() - t0;
           quest_bytes = 0;
+          double select_t = 0;
           t0 = NowSeconds();
           for (int l = 0; l < layers; ++l) {
             const float* ql = q.data() + static_cast<size_t>(l) * o.heads * o.head_dim;
             const PagedKv kv = cache.View(l);
+            const double ts = NowSeconds();
             selector.Select(ql, o.heads, kv, seq, params, threads, &list);
+            select_t += NowSeconds() - ts;
             AttendPages(ql, o.heads, kv, list, scale, threads, out.data());
             for (int li = 0; li < list.num_lists(); ++li) {
               quest_bytes += static_cast<double>(list.NumTokens(li, o.page_size)) * o.head_dim *
@@ -212,6 +215,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
           if (r > 0) {
             dense_s.push_back(dense_t);
             quest_s.push_back(quest_t);
+            select_s.push_back(select_t);
           }
         }
         const bool scored = context > budget;
@@ -235,6 +239,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
             {"repeats", o.repeats},
             {"dense_ms", dense_ms},
             {"quest_ms", quest_ms},
+            {"quest_select_ms", Median(select_s) * 1e3 / layers},
             {"speedup", dense_ms / quest_ms},
             {"speedup_bound", scored ? bound : 1.0},
             {"dense_bytes_per_layer", static_cast<double>(layer_kv_bytes)},
@@ -244,7 +249,8 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
             {"membw_gbps", membw},
         };
         progress << "context " << context << " budget " << budget << " " << mode << ": dense "
-                 << dense_ms << " ms, quest " << quest_ms << " ms per layer\n";
+                 << dense_ms << " ms, quest " << quest_ms << " ms per layer (select "
+                 << row["quest_select_ms"].get<double>() << " ms)\n";
         rows.push_back(row);
       }
     }
