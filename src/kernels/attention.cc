@@ -37,6 +37,31 @@ namespace quest {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Brings the next page's K/V block into cache while the current page is being
+// computed: a selected page is a separate 8 KB run that the hardware prefetcher
+// would find only after its first misses. The prefetches are spread over the
+// compute loop, a few lines per step: issued as one burst they fill the miss
+// queue and stall the core (measured: 10.5 -> 13+ GB/s on scattered pages).
+class Prefetcher {
+ public:
+  Prefetcher(const void* p, size_t bytes, int steps)
+      : p_(static_cast<const char*>(p)),
+        end_(p_ == nullptr ? nullptr : p_ + bytes),
+        step_bytes_(p_ == nullptr ? 0 : (bytes / std::max(1, steps) + 63) / 64 * 64) {}
+  HWY_INLINE void Step() {
+    const char* stop = std::min(end_, p_ + step_bytes_);
+    for (; p_ < stop; p_ += 64) hwy::Prefetch(p_);
+  }
+  HWY_INLINE void Rest() {
+    for (; p_ < end_; p_ += 64) hwy::Prefetch(p_);
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+  size_t step_bytes_;
+};
+
 // q . k over D elements (D % 16 == 0); k is f32 or f16 (converted in
 // registers). Two accumulators hide the FMA latency.
 template <typename TK>
@@ -58,11 +83,12 @@ HWY_INLINE float Dot(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int 
 // load of q and give four independent FMA chains.
 template <typename TK>
 HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
-                       float scale, float* HWY_RESTRICT s) {
+                       float scale, float* HWY_RESTRICT s, Prefetcher& pf) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   int t = 0;
   for (; t + 4 <= len; t += 4) {
+    pf.Step();
     const TK* HWY_RESTRICT k0 = k + static_cast<size_t>(t) * D;
     const TK* HWY_RESTRICT k1 = k0 + D;
     const TK* HWY_RESTRICT k2 = k1 + D;
@@ -87,12 +113,13 @@ HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, in
 // of four vectors stay in registers across the page's tokens.
 template <typename TV>
 HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT v, int len,
-                            int D, float corr, float* HWY_RESTRICT acc) {
+                            int D, float corr, float* HWY_RESTRICT acc, Prefetcher& pf) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   const auto vcorr = hn::Set(df, corr);
   int i = 0;
   for (; i + 4 * N <= D; i += 4 * N) {
+    pf.Step();
     auto a0 = hn::Mul(hn::LoadU(df, acc + i), vcorr);
     auto a1 = hn::Mul(hn::LoadU(df, acc + i + N), vcorr);
     auto a2 = hn::Mul(hn::LoadU(df, acc + i + 2 * N), vcorr);
@@ -117,14 +144,6 @@ HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT 
     }
     hn::StoreU(a0, df, acc + i);
   }
-}
-
-// Asks for the bytes [p, p + bytes) to be brought into cache: a selected page
-// is a separate 8 KB run that the hardware prefetcher would only discover after
-// its first misses. (Measured: one page ahead is as good as two or four.)
-HWY_INLINE void PrefetchBytes(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t b = 0; b < bytes; b += 64) hwy::Prefetch(c + b);
 }
 
 // Returns max(x[0..n)).
@@ -185,18 +204,19 @@ template <typename TK, typename TV>
 HWY_INLINE void AttendPage(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT k,
                            const TV* HWY_RESTRICT v, int len, int D, float scale,
                            SoftmaxState* HWY_RESTRICT state, float* HWY_RESTRICT acc, float* raw,
-                           size_t raw_stride, float* HWY_RESTRICT s) {
+                           size_t raw_stride, float* HWY_RESTRICT s, Prefetcher& pf) {
   for (int g = 0; g < G; ++g) {
     const float* HWY_RESTRICT qg = q + g * D;
-    Logits(qg, k, len, D, scale, s);
+    Logits(qg, k, len, D, scale, s, pf);
     if (raw != nullptr) std::copy(s, s + len, raw + g * raw_stride);
     const float m_new = std::max(state[g].m, MaxOf(s, len));
     const float corr = std::exp(state[g].m - m_new);  // 0 on the first page (m = -inf)
     const float psum = ExpSubInPlace(s, len, m_new);
     state[g].l = state[g].l * corr + psum;
     state[g].m = m_new;
-    AccumulateV(s, v, len, D, corr, acc + g * D);
+    AccumulateV(s, v, len, D, corr, acc + g * D, pf);
   }
+  pf.Rest();
 }
 
 // Online softmax over the pages [pages, pages + num_pages) of one KV head for
@@ -218,18 +238,21 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
   // With several query heads per KV head, convert each page to f32 once;
   // with one or two, converting in registers is cheaper than the round trip.
   const bool convert_once = !std::is_same_v<T, float> && G > 2;
+  const hn::ScalableTag<float> df;
   for (int j = 0; j < num_pages; ++j) {
     const int len = j + 1 == num_pages ? last_len : S;
-    if (j + 1 < num_pages) {  // K and V of a page are one contiguous block
-      PrefetchBytes(k_base + kv.RowOffset(pages[j + 1], kv_head), 2 * block_bytes);
-    }
     const size_t off = kv.RowOffset(pages[j], kv_head);
+    // Spread the next page's prefetch over this page's steps (K groups of 4
+    // tokens and V blocks of 4 vectors, for the first query head).
+    Prefetcher pf(j + 1 < num_pages ? k_base + kv.RowOffset(pages[j + 1], kv_head) : nullptr,
+                  2 * block_bytes, len / 4 + D / (4 * static_cast<int>(hn::Lanes(df))));
     float* raw_j = raw == nullptr ? nullptr : raw + static_cast<size_t>(j) * S;
     if (convert_once) {
       AttendPage(q, G, RowsAsF32(k_base + off, len * D, kbuf), RowsAsF32(v_base + off, len * D, vbuf),
-                 len, D, scale, state, acc, raw_j, raw_stride, s);
+                 len, D, scale, state, acc, raw_j, raw_stride, s, pf);
     } else {
-      AttendPage(q, G, k_base + off, v_base + off, len, D, scale, state, acc, raw_j, raw_stride, s);
+      AttendPage(q, G, k_base + off, v_base + off, len, D, scale, state, acc, raw_j, raw_stride, s,
+                 pf);
     }
   }
 }

@@ -27,7 +27,7 @@ expect_bad_input("--nope" bench attention --nope)
 expect_bad_input("subcommand" frobnicate)
 
 # And a tiny valid run prints a JSON array with the documented fields.
-execute_process(COMMAND ${QUEST} bench attention ${small} --budget 32 --heads 4 --kv-heads 2
+execute_process(COMMAND ${QUEST} bench attention ${small} --layers 2 --budget 32 --heads 4 --kv-heads 2
                 --head-dim 64 --json RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
                 TIMEOUT 120)
 if(NOT rc EQUAL 0)
