@@ -1,0 +1,21 @@
+// The quest subcommands. Each Add* registers its flags on the parent app and
+// returns the subcommand and the function that runs it after parsing.
+#pragma once
+
+#include <functional>
+
+#include "CLI/CLI.hpp"
+
+namespace quest {
+
+inline constexpr int kExitBadInput = 2;
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command AddBenchAttentionCommand(CLI::App* bench);
+Command AddGenerateCommand(CLI::App* app);
+
+}  // namespace quest
