@@ -183,6 +183,117 @@ HWY_INLINE float ExpSubInPlace(float* HWY_RESTRICT x, int n, float m) {
   return s;
 }
 
+// GQA: logits of GB query heads (rows of q) against len keys, two keys at a
+// time, so each key vector is loaded (and converted from f16) once for all GB
+// heads. s[g * s_stride + t] = scale * q_g . k_t.
+template <int GB, typename TK>
+HWY_INLINE void LogitsTile(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
+                           float scale, float* HWY_RESTRICT s, int s_stride, Prefetcher& pf) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int t = 0;
+  for (; t + 2 <= len; t += 2) {
+    pf.Step();
+    const TK* HWY_RESTRICT k0 = k + static_cast<size_t>(t) * D;
+    const TK* HWY_RESTRICT k1 = k0 + D;
+    hn::Vec<decltype(df)> a0[GB], a1[GB];
+    for (int g = 0; g < GB; ++g) a0[g] = a1[g] = hn::Zero(df);
+    for (int i = 0; i < D; i += N) {
+      const auto kv0 = LoadF32(df, k0 + i);
+      const auto kv1 = LoadF32(df, k1 + i);
+      for (int g = 0; g < GB; ++g) {
+        const auto qv = hn::LoadU(df, q + g * D + i);
+        a0[g] = hn::MulAdd(qv, kv0, a0[g]);
+        a1[g] = hn::MulAdd(qv, kv1, a1[g]);
+      }
+    }
+    for (int g = 0; g < GB; ++g) {
+      s[g * s_stride + t] = hn::GetLane(hn::SumOfLanes(df, a0[g])) * scale;
+      s[g * s_stride + t + 1] = hn::GetLane(hn::SumOfLanes(df, a1[g])) * scale;
+    }
+  }
+  for (; t < len; ++t) {
+    for (int g = 0; g < GB; ++g) {
+      s[g * s_stride + t] = Dot(q + g * D, k + static_cast<size_t>(t) * D, D) * scale;
+    }
+  }
+}
+
+// GQA: acc_g = acc_g * corr[g] + sum_t p_g[t] v_t for GB heads; each V vector
+// is loaded (and converted) once for all GB heads. p_g = p + g * p_stride.
+template <int GB, typename TV>
+HWY_INLINE void AccumulateVTile(const float* HWY_RESTRICT p, int p_stride,
+                                const TV* HWY_RESTRICT v, int len, int D,
+                                const float* HWY_RESTRICT corr, float* HWY_RESTRICT acc,
+                                Prefetcher& pf) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  for (int i = 0; i < D; i += 2 * N) {  // D % 16 == 0 and 2N <= 16 on AVX2
+    pf.Step();
+    const bool two = i + 2 * N <= D;
+    hn::Vec<decltype(df)> a0[GB], a1[GB];
+    for (int g = 0; g < GB; ++g) {
+      const auto c = hn::Set(df, corr[g]);
+      a0[g] = hn::Mul(hn::LoadU(df, acc + g * D + i), c);
+      a1[g] = two ? hn::Mul(hn::LoadU(df, acc + g * D + i + N), c) : hn::Zero(df);
+    }
+    for (int t = 0; t < len; ++t) {
+      const TV* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D + i;
+      const auto v0 = LoadF32(df, vt);
+      const auto v1 = two ? LoadF32(df, vt + N) : hn::Zero(df);
+      for (int g = 0; g < GB; ++g) {
+        const auto pg = hn::Set(df, p[g * p_stride + t]);
+        a0[g] = hn::MulAdd(pg, v0, a0[g]);
+        a1[g] = hn::MulAdd(pg, v1, a1[g]);
+      }
+    }
+    for (int g = 0; g < GB; ++g) {
+      hn::StoreU(a0[g], df, acc + g * D + i);
+      if (two) hn::StoreU(a1[g], df, acc + g * D + i + N);
+    }
+  }
+}
+
+// One page for G >= 2 query heads sharing its KV head: logits of all heads,
+// their online-softmax updates, then V for all heads, in tiles of up to 4
+// heads. s: [G][S] scratch.
+template <typename TK, typename TV>
+HWY_INLINE void AttendPageGroup(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT k,
+                                const TV* HWY_RESTRICT v, int len, int D, int S, float scale,
+                                SoftmaxState* HWY_RESTRICT state, float* HWY_RESTRICT acc,
+                                float* raw, size_t raw_stride, float* HWY_RESTRICT s,
+                                float* HWY_RESTRICT corr, Prefetcher& pf) {
+  for (int g0 = 0; g0 < G; g0 += 4) {
+    const float* qg = q + g0 * D;
+    float* sg = s + g0 * S;
+    switch (std::min(4, G - g0)) {
+      case 1: LogitsTile<1>(qg, k, len, D, scale, sg, S, pf); break;
+      case 2: LogitsTile<2>(qg, k, len, D, scale, sg, S, pf); break;
+      case 3: LogitsTile<3>(qg, k, len, D, scale, sg, S, pf); break;
+      default: LogitsTile<4>(qg, k, len, D, scale, sg, S, pf); break;
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    float* sg = s + g * S;
+    if (raw != nullptr) std::copy(sg, sg + len, raw + g * raw_stride);
+    const float m_new = std::max(state[g].m, MaxOf(sg, len));
+    corr[g] = std::exp(state[g].m - m_new);  // 0 on the first page (m = -inf)
+    state[g].l = state[g].l * corr[g] + ExpSubInPlace(sg, len, m_new);
+    state[g].m = m_new;
+  }
+  for (int g0 = 0; g0 < G; g0 += 4) {
+    const float* sg = s + g0 * S;
+    float* ag = acc + g0 * D;
+    switch (std::min(4, G - g0)) {
+      case 1: AccumulateVTile<1>(sg, S, v, len, D, corr + g0, ag, pf); break;
+      case 2: AccumulateVTile<2>(sg, S, v, len, D, corr + g0, ag, pf); break;
+      case 3: AccumulateVTile<3>(sg, S, v, len, D, corr + g0, ag, pf); break;
+      default: AccumulateVTile<4>(sg, S, v, len, D, corr + g0, ag, pf); break;
+    }
+  }
+  pf.Rest();
+}
+
 // rows x D elements of T -> f32 (or a pointer to the rows themselves for f32).
 template <typename T>
 HWY_INLINE const float* RowsAsF32(const T* HWY_RESTRICT src, int n, float* HWY_RESTRICT tmp) {
@@ -229,15 +340,11 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
                  size_t raw_stride, float* HWY_RESTRICT scratch) {
   const int D = kv.head_dim;
   const int S = kv.page_size;
-  float* HWY_RESTRICT kbuf = scratch;          // [S][D]
-  float* HWY_RESTRICT vbuf = scratch + S * D;  // [S][D]
-  float* HWY_RESTRICT s = vbuf + S * D;        // [S] logits of one head
+  float* HWY_RESTRICT s = scratch;             // [G][S] logits
+  float* HWY_RESTRICT corr = scratch + G * S;  // [G] softmax rescale factors
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
   const size_t block_bytes = static_cast<size_t>(S) * D * sizeof(T);
-  // With several query heads per KV head, convert each page to f32 once;
-  // with one or two, converting in registers is cheaper than the round trip.
-  const bool convert_once = !std::is_same_v<T, float> && G > 2;
   const hn::ScalableTag<float> df;
   for (int j = 0; j < num_pages; ++j) {
     const int len = j + 1 == num_pages ? last_len : S;
@@ -247,12 +354,12 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     Prefetcher pf(j + 1 < num_pages ? k_base + kv.RowOffset(pages[j + 1], kv_head) : nullptr,
                   2 * block_bytes, len / 4 + D / (4 * static_cast<int>(hn::Lanes(df))));
     float* raw_j = raw == nullptr ? nullptr : raw + static_cast<size_t>(j) * S;
-    if (convert_once) {
-      AttendPage(q, G, RowsAsF32(k_base + off, len * D, kbuf), RowsAsF32(v_base + off, len * D, vbuf),
-                 len, D, scale, state, acc, raw_j, raw_stride, s, pf);
-    } else {
-      AttendPage(q, G, k_base + off, v_base + off, len, D, scale, state, acc, raw_j, raw_stride, s,
+    if (G == 1) {
+      AttendPage(q, 1, k_base + off, v_base + off, len, D, scale, state, acc, raw_j, raw_stride, s,
                  pf);
+    } else {
+      AttendPageGroup(q, G, k_base + off, v_base + off, len, D, S, scale, state, acc, raw_j,
+                      raw_stride, s, corr, pf);
     }
   }
 }
@@ -397,7 +504,7 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
 
 #pragma omp parallel num_threads(num_threads)
   {
-    std::vector<float> scratch(2 * S * D + S);
+    std::vector<float> scratch((S + 1) * max_g);
 #pragma omp for schedule(dynamic, 1)
     for (int c = 0; c < num_chunks; ++c) {
       const Chunk& ch = chunks[c];
