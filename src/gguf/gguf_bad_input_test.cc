@@ -208,6 +208,21 @@ TEST(GgufBadInput, BadValues) {
   GgufWriter w;
   w.SetRaw("deep", GgufValueType::kArray, payload);
   ExpectError(w.Serialize(), "nested more than 8 deep");
+
+  // 2^20 + 1 empty arrays inside one array: real bytes, but too many values.
+  const uint64_t n = kGgufMaxNestedArrays + 1;
+  std::vector<uint8_t> many(12 + 12 * n, 0);
+  Poke<uint32_t>(&many, 0, static_cast<uint32_t>(GgufValueType::kArray));
+  Poke<uint64_t>(&many, 4, n);  // each element: type u8 (0) and count 0, all zero bytes
+  GgufWriter w2;
+  w2.SetRaw("many", GgufValueType::kArray, many);
+  ExpectError(w2.Serialize(), "more than 1048576 nested arrays");
+  Poke<uint64_t>(&many, 4, n - 1);  // exactly the limit parses
+  many.resize(many.size() - 12);
+  GgufWriter w3;
+  w3.SetRaw("many", GgufValueType::kArray, many);
+  const std::vector<uint8_t> ok = w3.Serialize();
+  EXPECT_TRUE(ParseCopy(ok, ok.size()).ok());
 }
 
 TEST(GgufBadInput, DuplicateKeysAndNames) {

@@ -153,6 +153,13 @@ class GgufParser {
       }
       return Status();
     }
+    if (count > kGgufMaxNestedArrays - nested_arrays_) {
+      return Error(at + 4, field(),
+                   StrFormat("array of %llu arrays: the file would hold more than %llu nested "
+                             "arrays",
+                             static_cast<ull>(count), static_cast<ull>(kGgufMaxNestedArrays)));
+    }
+    nested_arrays_ += count;
     out->arrays.reserve(std::min<uint64_t>(count, 1024));
     for (uint64_t i = 0; i < count; ++i) {
       out->arrays.emplace_back();
@@ -378,6 +385,7 @@ class GgufParser {
   size_t pos_ = 0;
   uint64_t tensor_count_ = 0;
   uint64_t kv_count_ = 0;
+  uint64_t nested_arrays_ = 0;        // arrays inside arrays so far, <= kGgufMaxNestedArrays
   std::vector<size_t> info_offsets_;  // where each tensor's info starts, for messages
 };
 

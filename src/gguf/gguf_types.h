@@ -38,6 +38,9 @@ inline constexpr uint64_t kGgufMaxKeys = uint64_t{1} << 20;
 inline constexpr uint64_t kGgufMaxStringBytes = uint64_t{1} << 30;
 inline constexpr uint64_t kGgufMaxNameBytes = 65535;  // keys and tensor names
 inline constexpr int kGgufMaxArrayNesting = 8;        // arrays of arrays of ...
+// Arrays of arrays in the whole file: each costs ~128 bytes of memory for 12
+// on disk, so this bounds the blow-up; real models use none.
+inline constexpr uint64_t kGgufMaxNestedArrays = uint64_t{1} << 20;
 
 // True for the ids 0..12.
 inline bool IsValidGgufValueType(uint32_t id) { return id <= 12; }
