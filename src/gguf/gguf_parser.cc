@@ -51,7 +51,7 @@ class GgufParser {
   }
   Status Truncated(size_t offset, const std::string& field, uint64_t need) const {
     return Error(offset, field,
-                 StrFormat("needs %llu bytes but the file ends after %zu (file size %zu)",
+                 StrFormat("needs %llu bytes but only %zu are left (file size %zu)",
                            static_cast<ull>(need), size_ - std::min(offset, size_), size_));
   }
 
