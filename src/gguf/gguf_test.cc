@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "src/gguf/gguf_test_util.h"
@@ -239,6 +240,35 @@ TEST(Gguf, WriteThenOpen) {
        std::filesystem::directory_iterator(std::filesystem::temp_directory_path())) {
     EXPECT_EQ(e.path().string().find(path + ".tmp"), std::string::npos);
   }
+}
+
+TEST(Gguf, StreamedTensorsEqualCopiedOnes) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("quest_gguf_stream_" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  std::vector<float> a(64 * 3), b(32);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.5f * i;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = -1.0f * i;
+  GgufWriter w;
+  w.SetString("general.architecture", "test");
+  w.AddTensor("copied", GgmlType::kF32, {32}, b.data(), b.size() * 4);
+  w.AddTensorInfo("streamed", GgmlType::kF32, {64, 3});
+  std::vector<size_t> asked;
+  ASSERT_TRUE(w.WriteStreaming(path, [&](size_t index, uint8_t* out, size_t nbytes) {
+                 asked.push_back(index);
+                 ASSERT_EQ(nbytes, a.size() * 4);
+                 std::memcpy(out, a.data(), nbytes);
+               }).ok());
+  EXPECT_EQ(asked, std::vector<size_t>{1});
+  {
+    Result<GgufFile> f = GgufFile::Open(path);
+    ASSERT_TRUE(f.ok()) << f.status().message();
+    const GgufTensor* t = f->FindTensor("streamed");
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(std::memcmp(t->data, a.data(), a.size() * 4), 0);
+    EXPECT_EQ(std::memcmp(f->FindTensor("copied")->data, b.data(), b.size() * 4), 0);
+  }
+  std::remove(path.c_str());
 }
 
 TEST(Gguf, WriteErrorNamesPath) {

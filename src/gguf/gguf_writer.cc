@@ -142,8 +142,8 @@ void GgufWriter::SetAlignment(uint32_t alignment) {
   SetU32(kGgufAlignmentKey, alignment);
 }
 
-void GgufWriter::AddTensor(std::string name, GgmlType type, std::vector<int64_t> shape,
-                           const void* data, size_t nbytes) {
+size_t GgufWriter::CheckTensor(const std::string& name, GgmlType type,
+                               const std::vector<int64_t>& shape) const {
   QE_CHECK(!name.empty() && name.size() <= kGgufMaxNameBytes, "tensor name of %zu bytes",
            name.size());
   for (const Tensor& t : tensors_) QE_CHECK(t.name != name, "duplicate tensor %s", name.c_str());
@@ -156,12 +156,23 @@ void GgufWriter::AddTensor(std::string name, GgmlType type, std::vector<int64_t>
            name.c_str(), (long long)shape[0], traits->name, traits->block_size);
   size_t expected = static_cast<size_t>(shape[0]) / traits->block_size * traits->type_size;
   for (size_t d = 1; d < shape.size(); ++d) expected *= static_cast<size_t>(shape[d]);
-  QE_CHECK(nbytes == expected, "%s: %zu bytes given, the %s shape needs %zu", name.c_str(), nbytes,
-           traits->name, expected);
+  return expected;
+}
+
+void GgufWriter::AddTensor(std::string name, GgmlType type, std::vector<int64_t> shape,
+                           const void* data, size_t nbytes) {
+  const size_t expected = CheckTensor(name, type, shape);
+  QE_CHECK(nbytes == expected, "%s: %zu bytes given, the shape needs %zu", name.c_str(), nbytes,
+           expected);
   QE_CHECK(data != nullptr, "%s: null data", name.c_str());
   const auto* p = static_cast<const uint8_t*>(data);
   tensors_.push_back(
-      {std::move(name), type, std::move(shape), std::vector<uint8_t>(p, p + nbytes)});
+      {std::move(name), type, std::move(shape), std::vector<uint8_t>(p, p + nbytes), nbytes});
+}
+
+void GgufWriter::AddTensorInfo(std::string name, GgmlType type, std::vector<int64_t> shape) {
+  const size_t nbytes = CheckTensor(name, type, shape);
+  tensors_.push_back({std::move(name), type, std::move(shape), {}, nbytes});
 }
 
 std::vector<uint8_t> GgufWriter::SerializeHead() const {
@@ -181,7 +192,7 @@ std::vector<uint8_t> GgufWriter::SerializeHead() const {
     for (int64_t d : t.shape) Put<uint64_t>(&out, static_cast<uint64_t>(d));
     Put<uint32_t>(&out, static_cast<uint32_t>(t.type));
     Put<uint64_t>(&out, offset);
-    offset += t.data.size() + Padding(t.data.size());
+    offset += t.nbytes + Padding(t.nbytes);
   }
   out.resize(out.size() + Padding(out.size()), 0);
   return out;
@@ -190,6 +201,7 @@ std::vector<uint8_t> GgufWriter::SerializeHead() const {
 std::vector<uint8_t> GgufWriter::Serialize() const {
   std::vector<uint8_t> out = SerializeHead();
   for (const Tensor& t : tensors_) {
+    QE_CHECK(t.data.size() == t.nbytes, "%s: streamed tensor: use WriteStreaming", t.name.c_str());
     out.insert(out.end(), t.data.begin(), t.data.end());
     out.resize(out.size() + Padding(t.data.size()), 0);
   }
@@ -197,6 +209,12 @@ std::vector<uint8_t> GgufWriter::Serialize() const {
 }
 
 Status GgufWriter::Write(const std::string& path) const {
+  return WriteStreaming(path, [](size_t index, uint8_t*, size_t) {
+    QE_CHECK(false, "tensor %zu was added with AddTensorInfo: use WriteStreaming", index);
+  });
+}
+
+Status GgufWriter::WriteStreaming(const std::string& path, const TensorFiller& fill) const {
   const std::string tmp = StrFormat("%s.tmp.%d", path.c_str(), static_cast<int>(::getpid()));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -211,9 +229,17 @@ Status GgufWriter::Write(const std::string& path) const {
   const std::vector<uint8_t> head = SerializeHead();
   if (!WriteAll(fd, head.data(), head.size())) return fail("write failed");
   static constexpr uint8_t kZeros[256] = {};  // alignments above 256 pad in several writes
-  for (const Tensor& t : tensors_) {
-    if (!WriteAll(fd, t.data.data(), t.data.size())) return fail("write failed");
-    for (size_t pad = Padding(t.data.size()); pad > 0;) {
+  std::vector<uint8_t> streamed;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const Tensor& t = tensors_[i];
+    const uint8_t* data = t.data.data();
+    if (t.data.size() != t.nbytes) {  // AddTensorInfo: ask for the data now
+      streamed.resize(t.nbytes);
+      fill(i, streamed.data(), t.nbytes);
+      data = streamed.data();
+    }
+    if (!WriteAll(fd, data, t.nbytes)) return fail("write failed");
+    for (size_t pad = Padding(t.nbytes); pad > 0;) {
       const size_t n = std::min(pad, sizeof(kZeros));
       if (!WriteAll(fd, kZeros, n)) return fail("write failed");
       pad -= n;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ class GgufWriter {
                  size_t nbytes);
 
   // Writes `path` via `path`.tmp.<pid> and rename(2); errors name the path and errno text.
+  // A tensor whose data WriteStreaming asks for when writing (files larger
+  // than memory: make-model's 8B presets).
+  void AddTensorInfo(std::string name, GgmlType type, std::vector<int64_t> shape);
+  // Fills the data of the tensor with this index (in AddTensor order).
+  using TensorFiller = std::function<void(size_t index, uint8_t* data, size_t nbytes)>;
+  // Write() for files with AddTensorInfo tensors: each one's data comes from
+  // fill, one tensor at a time.
+  Status WriteStreaming(const std::string& path, const TensorFiller& fill) const;
   Status Write(const std::string& path) const;
   // The whole file in memory.
   std::vector<uint8_t> Serialize() const;
@@ -66,8 +75,12 @@ class GgufWriter {
     std::string name;
     GgmlType type;
     std::vector<int64_t> shape;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // empty for tensors whose data is streamed
+    size_t nbytes = 0;
   };
+  // Checks a tensor's name, type and shape; returns its byte size.
+  size_t CheckTensor(const std::string& name, GgmlType type,
+                     const std::vector<int64_t>& shape) const;
 
   void Set(std::string key, GgufValueType type, std::vector<uint8_t> payload);
   // Header, metadata and tensor infos, padded to the alignment: everything
