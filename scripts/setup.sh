@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build git
   libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libpcre2-dev
   python3 python3-venv python3-pip
 )
 missing=()
