@@ -97,3 +97,11 @@ class Result {
     ::quest::Status qe_status_ = (expr);     \
     if (!qe_status_.ok()) return qe_status_; \
   } while (0)
+
+// Assigns the value of a Result<T> expression to lhs, or returns its error.
+#define QE_ASSIGN_OR_RETURN(lhs, expr)      \
+  do {                                      \
+    auto qe_result_ = (expr);               \
+    if (!qe_result_.ok()) return qe_result_.status(); \
+    lhs = std::move(*qe_result_);           \
+  } while (0)

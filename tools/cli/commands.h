@@ -17,5 +17,8 @@ struct Command {
 
 Command AddBenchAttentionCommand(CLI::App* bench);
 Command AddGenerateCommand(CLI::App* app);
+Command AddInfoCommand(CLI::App* app);
+Command AddMakeModelCommand(CLI::App* app);
+Command AddBenchDecodeCommand(CLI::App* bench);
 
 }  // namespace quest

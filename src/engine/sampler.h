@@ -1,0 +1,36 @@
+// Picks the next token from logits: greedy, or temperature sampling with
+// top-k, top-p, min-p and a repetition penalty; deterministic given the seed.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "src/util/check.h"
+
+namespace quest {
+
+struct SamplerOptions {
+  float temperature = 0.0f;  // 0: greedy
+  int top_k = 0;             // 0: off
+  float top_p = 1.0f;        // 1: off
+  float min_p = 0.0f;        // 0: off
+  float repeat_penalty = 1.0f;  // 1: off; divides positive logits of seen tokens
+  int repeat_last_n = 64;
+  uint64_t seed = 0;
+  Status Validate() const;  // names the option and value
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerOptions& options);
+  // logits may be modified (penalties). history: tokens so far.
+  int32_t Sample(float* logits, int vocab_size, const std::vector<int32_t>& history);
+
+ private:
+  SamplerOptions o_;
+  std::mt19937_64 rng_;
+  std::vector<std::pair<float, int32_t>> cand_;
+};
+
+}  // namespace quest

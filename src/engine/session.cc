@@ -1,0 +1,347 @@
+// The transformer forward pass for llama and gemma3 over the paged KV cache.
+#include "src/engine/session.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "src/kernels/kernels.h"
+#include "src/kernels/ops.h"
+#include "src/kernels/reference.h"
+#include "src/kernels/quant/matvec.h"
+
+namespace quest {
+
+Result<std::unique_ptr<Session>> Session::Create(const Model& model, const SessionOptions& opts) {
+  const ModelConfig& c = model.config();
+  const int context = opts.context > 0 ? opts.context : c.context_length;
+  if (opts.context < 0) {
+    return Status::Error(StrFormat("invalid context %d: must be >= 0", opts.context));
+  }
+  if (opts.prefill_chunk <= 0) {
+    return Status::Error(StrFormat("invalid prefill chunk %d: must be > 0", opts.prefill_chunk));
+  }
+  if (opts.attention.quest.budget <= 0) {
+    return Status::Error(
+        StrFormat("invalid budget %d: must be > 0 tokens", opts.attention.quest.budget));
+  }
+  if (opts.attention.dense_layers < 0) {
+    return Status::Error(
+        StrFormat("invalid dense layers %d: must be >= 0", opts.attention.dense_layers));
+  }
+  KvCacheConfig kc;
+  kc.num_layers = c.num_layers;
+  kc.num_kv_heads = c.num_kv_heads;
+  kc.head_dim = c.head_dim;
+  kc.page_size = opts.attention.page_size;
+  kc.type = opts.attention.kv_type;
+  kc.num_pages = (context + kc.page_size - 1) / kc.page_size;
+  Result<KvCache> cache = KvCache::Create(kc);
+  if (!cache.ok()) return cache.status();
+  return std::unique_ptr<Session>(new Session(model, opts, std::move(*cache), context));
+}
+
+Session::Session(const Model& model, const SessionOptions& opts, KvCache cache, int context)
+    : model_(model), opts_(opts), cache_(std::move(cache)), context_(context) {
+  threads_ = opts.threads > 0 ? opts.threads : omp_get_max_threads();
+  opts_.attention.quest.scale = model.config().attn_scale;
+}
+
+size_t Session::kv_cache_bytes() const {
+  const KvCacheConfig& c = cache_.config();
+  return static_cast<size_t>(c.num_pages) * c.BytesPerPage() * c.num_layers;
+}
+
+Status Session::Prefill(const int32_t* tokens, int n, float* logits) {
+  const int vocab = model_.config().vocab_size;
+  for (int i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      return Status::Error(StrFormat("token id %d at index %d is outside the vocabulary (0..%d)",
+                                     tokens[i], i, vocab - 1));
+    }
+  }
+  if (seq_.length + n > context_) {
+    return Status::Error(StrFormat("%d tokens at position %d exceed the context of %d tokens", n,
+                                   seq_.length, context_));
+  }
+  for (int done = 0; done < n;) {
+    const int m = std::min(opts_.prefill_chunk, n - done);
+    Forward(tokens + done, m, /*decode=*/false, done + m == n ? logits : nullptr);
+    done += m;
+  }
+  return Status();
+}
+
+Status Session::FillSynthetic(int depth, uint64_t seed) {
+  if (depth < 0 || seq_.length + depth > context_) {
+    return Status::Error(StrFormat("cannot fill %d tokens at position %d into a context of %d",
+                                   depth, seq_.length, context_));
+  }
+  const ModelConfig& c = model_.config();
+  const size_t row = static_cast<size_t>(c.num_kv_heads) * c.head_dim;
+  const int chunk = 256;
+  std::vector<float> k(row * chunk), v(row * chunk);
+  QE_RETURN_IF_ERROR(cache_.Reserve(&seq_, depth));
+  uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
+  auto next = [&s]() {  // xorshift64*, uniform in [-1, 1)
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return static_cast<float>(static_cast<uint32_t>((s * 0x2545F4914F6CDD1DULL) >> 40)) *
+               (2.0f / 16777216.0f) - 1.0f;
+  };
+  for (int l = 0; l < c.num_layers; ++l) {
+    Sequence at = seq_;
+    for (int done = 0; done < depth; done += chunk) {
+      const int n = std::min(chunk, depth - done);
+      for (size_t i = 0; i < row * n; ++i) {
+        k[i] = next();
+        v[i] = next();
+      }
+      cache_.Write(at, l, n, k.data(), v.data(), threads_);
+      at.length += n;
+    }
+  }
+  cache_.Advance(&seq_, depth);
+  return Status();
+}
+
+Status Session::SetAttentionPolicy(const AttentionPolicy& policy) {
+  if (policy.page_size != opts_.attention.page_size || policy.kv_type != opts_.attention.kv_type) {
+    return Status::Error("the page size and KV type of a session cannot change");
+  }
+  if (policy.quest.budget <= 0 || policy.dense_layers < 0) {
+    return Status::Error(StrFormat("invalid budget %d or dense layers %d", policy.quest.budget,
+                                   policy.dense_layers));
+  }
+  opts_.attention = policy;
+  opts_.attention.quest.scale = model_.config().attn_scale;
+  return Status();
+}
+
+Status Session::Decode(int32_t token, float* logits) {
+  if (token < 0 || token >= model_.config().vocab_size) {
+    return Status::Error(StrFormat("token id %d is outside the vocabulary", token));
+  }
+  if (seq_.length + 1 > context_) {
+    return Status::Error(StrFormat("the context of %d tokens is full", context_));
+  }
+  Forward(&token, 1, /*decode=*/true, logits);
+  return Status();
+}
+
+namespace {
+
+// y[b] = W x[b] for a chunk of n rows of x.
+void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
+  if (n == 1) {
+    MatVec(w.type, w.data, w.rows, w.cols, x, y, threads);
+  } else {
+    MatMul(w.type, w.data, w.rows, w.cols, x, n, y, threads);
+  }
+}
+
+}  // namespace
+
+void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const int d = c.d_model;
+  const int D = c.head_dim;
+  const int q_dim = c.num_heads * D;
+  const int kv_dim = c.num_kv_heads * D;
+  x_.resize(static_cast<size_t>(n) * d);
+  xn_.resize(x_.size());
+  q_.resize(static_cast<size_t>(n) * q_dim);
+  k_.resize(static_cast<size_t>(n) * kv_dim);
+  v_.resize(k_.size());
+  att_.resize(q_.size());
+  o_.resize(x_.size());
+  gate_.resize(static_cast<size_t>(n) * c.d_ff);
+  up_.resize(gate_.size());
+
+  for (int t = 0; t < n; ++t) {
+    float* xt = &x_[static_cast<size_t>(t) * d];
+    DequantizeRow(w.token_embd.type, w.token_embd.Row(tokens[t]), d, xt);
+    if (c.embed_scale != 1.0f) {
+      for (int i = 0; i < d; ++i) xt[i] *= c.embed_scale;
+    }
+  }
+  QE_CHECK(cache_.Reserve(&seq_, n).ok(), "context checked by the caller");
+  view_ = seq_;
+  const int pos0 = seq_.length;
+  last_kv_bytes_ = 0;
+  const float* freq = w.rope_freq_factors.empty() ? nullptr : w.rope_freq_factors.data();
+  const bool adjacent = c.rope_style == RopeStyle::kAdjacentPairs;
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& L = w.layers[l];
+    for (int t = 0; t < n; ++t) {
+      RmsNorm(&x_[static_cast<size_t>(t) * d], L.attn_norm, d, c.rms_eps,
+              &xn_[static_cast<size_t>(t) * d]);
+    }
+    Project(L.wq, xn_.data(), n, q_.data(), threads_);
+    Project(L.wk, xn_.data(), n, k_.data(), threads_);
+    Project(L.wv, xn_.data(), n, v_.data(), threads_);
+    const float base = c.layer_is_local[l] ? c.rope_base_local : c.rope_base;
+    for (int t = 0; t < n; ++t) {
+      const int64_t pos = pos0 + t;
+      for (int h = 0; h < c.num_heads; ++h) {
+        float* qh = &q_[static_cast<size_t>(t) * q_dim + h * D];
+        if (L.q_norm != nullptr) RmsNorm(qh, L.q_norm, D, c.rms_eps, qh);
+        Rope(qh, c.rope_dim, adjacent, pos, base, c.rope_scale, freq);
+      }
+      for (int h = 0; h < c.num_kv_heads; ++h) {
+        float* kh = &k_[static_cast<size_t>(t) * kv_dim + h * D];
+        if (L.k_norm != nullptr) RmsNorm(kh, L.k_norm, D, c.rms_eps, kh);
+        Rope(kh, c.rope_dim, adjacent, pos, base, c.rope_scale, freq);
+      }
+    }
+    cache_.Write(seq_, l, n, k_.data(), v_.data(), threads_);
+    for (int t = 0; t < n; ++t) {
+      Attend(l, pos0 + t, decode, &q_[static_cast<size_t>(t) * q_dim],
+             &att_[static_cast<size_t>(t) * q_dim]);
+    }
+    Project(L.wo, att_.data(), n, o_.data(), threads_);
+    for (int t = 0; t < n; ++t) {
+      float* ot = &o_[static_cast<size_t>(t) * d];
+      if (L.post_attn_norm != nullptr) RmsNorm(ot, L.post_attn_norm, d, c.rms_eps, ot);
+      float* xt = &x_[static_cast<size_t>(t) * d];
+      for (int i = 0; i < d; ++i) xt[i] += ot[i];
+      RmsNorm(xt, L.ffn_norm, d, c.rms_eps, &xn_[static_cast<size_t>(t) * d]);
+    }
+    Project(L.gate, xn_.data(), n, gate_.data(), threads_);
+    Project(L.up, xn_.data(), n, up_.data(), threads_);
+    for (int t = 0; t < n; ++t) {
+      float* g = &gate_[static_cast<size_t>(t) * c.d_ff];
+      const float* u = &up_[static_cast<size_t>(t) * c.d_ff];
+      if (c.arch == Arch::kGemma3) {
+        GeluMul(g, u, c.d_ff);
+      } else {
+        SiluMul(g, u, c.d_ff);
+      }
+    }
+    Project(L.down, gate_.data(), n, o_.data(), threads_);
+    for (int t = 0; t < n; ++t) {
+      float* ot = &o_[static_cast<size_t>(t) * d];
+      if (L.post_ffn_norm != nullptr) RmsNorm(ot, L.post_ffn_norm, d, c.rms_eps, ot);
+      float* xt = &x_[static_cast<size_t>(t) * d];
+      for (int i = 0; i < d; ++i) xt[i] += ot[i];
+    }
+  }
+  cache_.Advance(&seq_, n);
+  if (logits != nullptr) {
+    float* last = &xn_[0];
+    RmsNorm(&x_[static_cast<size_t>(n - 1) * d], w.output_norm, d, c.rms_eps, last);
+    MatVec(w.output.type, w.output.data, w.output.rows, w.output.cols, last, logits, threads_);
+  }
+}
+
+void Session::Attend(int layer, int pos, bool decode, const float* q, float* out) {
+  const ModelConfig& c = model_.config();
+  const PagedKv kv = cache_.View(layer);
+  const int S = kv.page_size;
+  const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;  // K + V
+  view_.length = pos + 1;
+  if (c.layer_is_local[layer]) {
+    // Sliding window: the last `sliding_window` tokens, shared by each KV head's
+    // query heads.
+    const int first = std::max(0, pos + 1 - c.sliding_window);
+    window_.indptr.assign(1, 0);
+    window_.slots.clear();
+    for (int h = 0; h < c.num_kv_heads; ++h) {
+      for (int p = first; p <= pos; ++p) window_.slots.push_back(view_.pages[p / S] * S + p % S);
+      window_.indptr.push_back(static_cast<int32_t>(window_.slots.size()));
+    }
+    AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, threads_, out);
+    if (opts_.check_attention) {
+      std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
+      ref::AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, want.data());
+      CheckAgainstReference(want.data(), out, want.size());
+    }
+    if (decode) last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
+    return;
+  }
+  const AttentionPolicy& p = opts_.attention;
+  const bool sparse = decode && p.method == AttentionMethod::kQuest && layer >= p.dense_layers;
+  if (sparse) {
+    if (opts_.measure_selection_recall) MeasureRecall(kv, q);
+    selector_.Select(q, c.num_heads, kv, view_, p.quest, threads_, &pages_);
+  } else {
+    pages_ = DensePageList(view_, S, c.num_kv_heads);
+  }
+  AttendPages(q, c.num_heads, kv, pages_, c.attn_scale, threads_, out);
+  if (opts_.check_attention) {
+    std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
+    ref::AttendPages(q, c.num_heads, kv, pages_, c.attn_scale, want.data());
+    CheckAgainstReference(want.data(), out, want.size());
+    checked_sparse_ += sparse;
+  }
+  if (decode) {
+    for (int li = 0; li < pages_.num_lists(); ++li) {
+      last_kv_bytes_ += static_cast<double>(pages_.NumTokens(li, S)) * row_bytes;
+    }
+    const int num_pages = (view_.length + S - 1) / S;
+    if (sparse && view_.length > p.quest.budget && PagesToKeep(p.quest, S, num_pages) < num_pages) {
+      last_kv_bytes_ += static_cast<double>(num_pages) * c.num_kv_heads * row_bytes;  // min+max
+    }
+  }
+}
+
+void Session::CheckAgainstReference(const float* want, const float* got, size_t n) {
+  double max_diff = 0, max_ref = 1;
+  for (size_t i = 0; i < n; ++i) {
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(got[i] - want[i])));
+    max_ref = std::max(max_ref, static_cast<double>(std::fabs(want[i])));
+  }
+  max_deviation_ = std::max(max_deviation_, max_diff / max_ref);
+}
+
+void Session::MeasureRecall(const PagedKv& kv, const float* q) {
+  const ModelConfig& c = model_.config();
+  const int S = kv.page_size;
+  const int G = c.num_heads / c.num_kv_heads;
+  const int num_pages = (view_.length + S - 1) / S;
+  if (view_.length <= opts_.attention.quest.budget ||
+      PagesToKeep(opts_.attention.quest, S, num_pages) >= num_pages) {
+    return;  // dense anyway: nothing to measure
+  }
+  // Dense probabilities of every token, per query head (lists per KV head).
+  std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
+  std::vector<std::vector<float>> probs;
+  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale,
+              threads_, out.data(), &probs);
+  // Page mass per head.
+  std::vector<std::vector<double>> mass(c.num_heads, std::vector<double>(num_pages, 0.0));
+  for (int h = 0; h < c.num_heads; ++h) {
+    for (size_t t = 0; t < probs[h].size(); ++t) mass[h][t / S] += probs[h][t];
+  }
+  auto recall_of = [&](GqaMode mode, GqaAggregate agg) {
+    QuestParams qp = opts_.attention.quest;
+    qp.gqa = mode;
+    qp.aggregate = agg;
+    PageList list;
+    PageSelector sel;
+    sel.Select(q, c.num_heads, kv, view_, qp, threads_, &list);
+    // Physical page id -> logical index in this sequence.
+    double total = 0;
+    for (int h = 0; h < c.num_heads; ++h) {
+      const int l = mode == GqaMode::kPerKvHead ? h / G : h;
+      for (int j = list.indptr[l]; j < list.indptr[l + 1]; ++j) {
+        const int logical = static_cast<int>(
+            std::find(view_.pages.begin(), view_.pages.begin() + num_pages, list.indices[j]) -
+            view_.pages.begin());
+        total += mass[h][logical];
+      }
+    }
+    return total;
+  };
+  recall_.per_kv_head_max += recall_of(GqaMode::kPerKvHead, GqaAggregate::kMax);
+  recall_.per_kv_head_softmax_sum += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum);
+  recall_.per_query_head += recall_of(GqaMode::kPerQueryHead, GqaAggregate::kMax);
+  recall_.samples += c.num_heads;
+}
+
+}  // namespace quest

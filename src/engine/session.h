@@ -1,0 +1,109 @@
+// One sequence being generated: its paged KV cache, its position, and the
+// transformer forward pass (dense chunked prefill, token-by-token decode with
+// the attention policy's method).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "src/engine/attention_policy.h"
+#include "src/engine/model.h"
+#include "src/kv/kv_cache.h"
+#include "src/quest/page_select.h"
+
+namespace quest {
+
+struct SessionOptions {
+  int context = 0;  // tokens the KV cache holds (0: the model's context length)
+  int threads = 0;  // 0: all OpenMP threads
+  int prefill_chunk = 64;
+  AttentionPolicy attention;
+  // Tests: also run every attention call through the scalar double reference
+  // over the same page or token lists, and record the largest deviation
+  // (checks the SIMD kernels inside the whole model, without compounding).
+  bool check_attention = false;
+  // Measure, at every sparse decode step, how much of each query head's true
+  // softmax mass the pages chosen by each GQA selection rule hold (see
+  // SelectionRecall). Costs a dense attention pass per layer and step.
+  bool measure_selection_recall = false;
+};
+
+// Mean fraction of the dense attention mass (per query head) that lies in the
+// pages a selection rule keeps, over every sparse layer and decode step.
+struct SelectionRecall {
+  double per_kv_head_max = 0;
+  double per_kv_head_softmax_sum = 0;
+  double per_query_head = 0;
+  int64_t samples = 0;  // (layer, step, head) triples
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(const Model& model, const SessionOptions& opts);
+
+  // Runs n tokens through the model densely (prefill). If logits is non-null
+  // it receives the last token's logits [vocab_size].
+  Status Prefill(const int32_t* tokens, int n, float* logits);
+  // One decode step with the policy's attention method; logits [vocab_size].
+  Status Decode(int32_t token, float* logits);
+
+  // Fills the cache up to `depth` tokens with random K/V (through the real
+  // append path: conversion and page metadata), for speed measurements at
+  // depths a real prefill would take too long to reach. Not a model state.
+  Status FillSynthetic(int depth, uint64_t seed);
+  // Decode steps after this use the new policy; page size and KV type are the
+  // cache's and must not change.
+  Status SetAttentionPolicy(const AttentionPolicy& policy);
+
+  int position() const { return seq_.length; }
+  int context() const { return context_; }
+  const Model& model() const { return model_; }
+  const AttentionPolicy& policy() const { return opts_.attention; }
+  // K/V (+ Quest metadata) bytes attention read in the last Decode, all layers.
+  double last_kv_bytes_read() const { return last_kv_bytes_; }
+  size_t kv_cache_bytes() const;
+  // With check_attention: max |simd - ref| / max(1, max |ref|) over every
+  // attention call, and how many sparse (Quest) calls were checked.
+  double max_attention_deviation() const { return max_deviation_; }
+  int64_t checked_sparse_calls() const { return checked_sparse_; }
+  // Means over the samples so far (sums are kept internally).
+  SelectionRecall selection_recall() const {
+    SelectionRecall r = recall_;
+    if (r.samples > 0) {
+      r.per_kv_head_max /= r.samples;
+      r.per_kv_head_softmax_sum /= r.samples;
+      r.per_query_head /= r.samples;
+    }
+    return r;
+  }
+
+ private:
+  Session(const Model& model, const SessionOptions& opts, KvCache cache, int context);
+  // Runs n tokens at positions [position, position + n); decode selects the
+  // sparse attention path. Writes the last token's logits if asked.
+  void Forward(const int32_t* tokens, int n, bool decode, float* logits);
+  // Attention of token t of the chunk (absolute position pos) in layer l.
+  void Attend(int layer, int pos, bool decode, const float* q, float* out);
+
+  const Model& model_;
+  SessionOptions opts_;
+  KvCache cache_;
+  Sequence seq_;
+  Sequence view_;  // seq_ with length set to a token's visible prefix
+  int context_;
+  int threads_;
+  PageSelector selector_;
+  PageList pages_;
+  TokenList window_;
+  double last_kv_bytes_ = 0;
+  SelectionRecall recall_;
+  double max_deviation_ = 0;
+  int64_t checked_sparse_ = 0;
+  void CheckAgainstReference(const float* ref, const float* out, size_t n);
+  void MeasureRecall(const PagedKv& kv, const float* q);
+  // Scratch, [chunk][...]
+  std::vector<float> x_, xn_, q_, k_, v_, att_, o_, gate_, up_;
+};
+
+}  // namespace quest

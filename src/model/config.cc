@@ -1,0 +1,139 @@
+// Reads ModelConfig from GGUF metadata with the standard keys
+// ("<arch>.block_count", "<arch>.attention.head_count", ...).
+#include "src/model/config.h"
+
+#include <cmath>
+
+namespace quest {
+namespace {
+
+// An integer hyperparameter that must be present and positive.
+Result<int> RequiredInt(const GgufFile& g, const std::string& key, int64_t max) {
+  if (!g.Has(key)) {
+    return Status::Error(StrFormat("%s: missing metadata key %s", g.path().c_str(), key.c_str()));
+  }
+  Result<int64_t> v = g.GetInt(key);
+  if (!v.ok()) return v.status();
+  if (*v <= 0 || *v > max) {
+    return Status::Error(StrFormat("%s: metadata %s = %lld is out of range (1..%lld)",
+                                   g.path().c_str(), key.c_str(), static_cast<long long>(*v),
+                                   static_cast<long long>(max)));
+  }
+  return static_cast<int>(*v);
+}
+
+Result<float> OptionalFloat(const GgufFile& g, const std::string& key, float fallback) {
+  if (!g.Has(key)) return fallback;
+  Result<float> v = g.GetF32(key);
+  if (!v.ok()) return v.status();
+  if (!std::isfinite(*v) || *v <= 0) {
+    return Status::Error(StrFormat("%s: metadata %s = %g must be a positive number",
+                                   g.path().c_str(), key.c_str(), *v));
+  }
+  return *v;
+}
+
+}  // namespace
+
+Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
+  ModelConfig c;
+  Result<std::string> arch = g.GetString("general.architecture");
+  if (!arch.ok()) return arch.status();
+  c.arch_name = *arch;
+  if (c.arch_name == "llama") {
+    c.arch = Arch::kLlama;
+  } else if (c.arch_name == "gemma3") {
+    c.arch = Arch::kGemma3;
+  } else {
+    return Status::Error(StrFormat("%s: unsupported architecture '%s' (supported: %s)",
+                                   g.path().c_str(), c.arch_name.c_str(),
+                                   SupportedArchitectures()));
+  }
+  const std::string a = c.arch_name + ".";
+  constexpr int64_t kMaxDim = 1 << 20;
+  QE_ASSIGN_OR_RETURN(c.num_layers, RequiredInt(g, a + "block_count", 1024));
+  QE_ASSIGN_OR_RETURN(c.d_model, RequiredInt(g, a + "embedding_length", kMaxDim));
+  QE_ASSIGN_OR_RETURN(c.num_heads, RequiredInt(g, a + "attention.head_count", 1024));
+  c.num_kv_heads = c.num_heads;
+  if (g.Has(a + "attention.head_count_kv")) {
+    QE_ASSIGN_OR_RETURN(c.num_kv_heads, RequiredInt(g, a + "attention.head_count_kv", 1024));
+  }
+  if (c.num_heads % c.num_kv_heads != 0) {
+    return Status::Error(StrFormat("%s: head_count %d is not a multiple of head_count_kv %d",
+                                   g.path().c_str(), c.num_heads, c.num_kv_heads));
+  }
+  QE_ASSIGN_OR_RETURN(c.d_ff, RequiredInt(g, a + "feed_forward_length", kMaxDim));
+  QE_ASSIGN_OR_RETURN(c.context_length, RequiredInt(g, a + "context_length", 1 << 24));
+  c.head_dim = c.d_model / c.num_heads;
+  if (g.Has(a + "attention.key_length")) {
+    QE_ASSIGN_OR_RETURN(c.head_dim, RequiredInt(g, a + "attention.key_length", 1024));
+  }
+  if (g.Has(a + "attention.value_length")) {
+    int v = 0;
+    QE_ASSIGN_OR_RETURN(v, RequiredInt(g, a + "attention.value_length", 1024));
+    if (v != c.head_dim) {
+      return Status::Error(StrFormat("%s: key_length %d != value_length %d is not supported",
+                                     g.path().c_str(), c.head_dim, v));
+    }
+  }
+  c.rope_dim = c.head_dim;
+  if (g.Has(a + "rope.dimension_count")) {
+    QE_ASSIGN_OR_RETURN(c.rope_dim, RequiredInt(g, a + "rope.dimension_count", c.head_dim));
+    if (c.rope_dim % 2 != 0) {
+      return Status::Error(StrFormat("%s: rope.dimension_count %d is odd", g.path().c_str(),
+                                     c.rope_dim));
+    }
+  }
+  QE_ASSIGN_OR_RETURN(c.rms_eps,
+                          OptionalFloat(g, a + "attention.layer_norm_rms_epsilon", 1e-5f));
+  QE_ASSIGN_OR_RETURN(c.rope_base, OptionalFloat(g, a + "rope.freq_base", 10000.0f));
+  if (g.Has(a + "rope.scaling.factor") && g.Has(a + "rope.scaling.type")) {
+    Result<std::string> type = g.GetString(a + "rope.scaling.type");
+    if (!type.ok()) return type.status();
+    float factor = 1;
+    QE_ASSIGN_OR_RETURN(factor, OptionalFloat(g, a + "rope.scaling.factor", 1.0f));
+    if (*type == "linear") {
+      c.rope_scale = 1.0f / factor;
+    } else if (*type != "none") {
+      return Status::Error(StrFormat("%s: rope.scaling.type '%s' is not supported (linear, none)",
+                                     g.path().c_str(), type->c_str()));
+    }
+  }
+  // The vocabulary size: the metadata key if present, else the token list.
+  if (g.Has(a + "vocab_size")) {
+    QE_ASSIGN_OR_RETURN(c.vocab_size, RequiredInt(g, a + "vocab_size", 1 << 24));
+  } else {
+    Result<const std::vector<std::string>*> tokens = g.GetStringArray("tokenizer.ggml.tokens");
+    if (!tokens.ok()) return tokens.status();
+    c.vocab_size = static_cast<int>((*tokens)->size());
+  }
+  c.layer_is_local.assign(c.num_layers, false);
+  c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+
+  if (c.arch == Arch::kGemma3) {
+    c.rope_style = RopeStyle::kHalves;
+    c.embed_scale = std::sqrt(static_cast<float>(c.d_model));
+    c.tied_output = g.FindTensor("output.weight") == nullptr;
+    // Gemma 3: five sliding-window layers, then one global layer; local layers
+    // use RoPE base 10000 (neither is in the GGUF metadata of the 270M model).
+    if (g.Has(a + "attention.sliding_window")) {
+      QE_ASSIGN_OR_RETURN(c.sliding_window,
+                              RequiredInt(g, a + "attention.sliding_window", 1 << 24));
+    }
+    const int pattern = 6;
+    for (int l = 0; l < c.num_layers; ++l) {
+      c.layer_is_local[l] = c.sliding_window > 0 && (l % pattern) < pattern - 1;
+    }
+    c.rope_base_local = 10000.0f;
+    // The query scale is 1 / sqrt(query_pre_attn_scalar), which is head_dim
+    // for every Gemma 3 size but the 27B (d_model / num_heads).
+    float qpas = static_cast<float>(c.head_dim);
+    QE_ASSIGN_OR_RETURN(qpas, OptionalFloat(g, a + "attention.query_pre_attn_scalar", qpas));
+    c.attn_scale = 1.0f / std::sqrt(qpas);
+  } else {
+    c.tied_output = g.FindTensor("output.weight") == nullptr;
+  }
+  return c;
+}
+
+}  // namespace quest

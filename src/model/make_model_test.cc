@@ -1,0 +1,125 @@
+// make-model writes loadable, deterministic GGUF files; the quantizers invert
+// the reference dequantizers within half a step; on a tiny random llama, Quest
+// with a budget covering the context is exactly dense (fast, no download).
+#include "src/model/make_model.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "src/engine/model.h"
+#include "src/engine/session.h"
+#include "src/kernels/quant/quant_reference.h"
+#include "src/model/quantize.h"
+
+namespace quest {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("quest_" + name + "_" + std::to_string(::getpid()) + ".gguf"))
+      .string();
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Quantize, RoundTripsWithinHalfAStep) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0, 1);
+  std::vector<float> x(256 * 3);
+  for (float& v : x) v = n(rng);
+  for (GgmlType t : {GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    std::vector<uint8_t> q(RowBytes(t, x.size()));
+    QuantizeRow(t, x.data(), x.size(), q.data());
+    std::vector<float> y(x.size());
+    DequantizeRowRef(t, q.data(), x.size(), y.data());
+    for (size_t b = 0; b < x.size(); b += 32) {
+      float amax = 0;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b + i]));
+      // Half a quantization step, plus the f16 rounding of the block scale
+      // (relative 2^-11) times the largest quantized magnitude.
+      const bool q8 = t == GgmlType::kQ8_0, q4 = t == GgmlType::kQ4_0;
+      const float step = q8 ? amax / 127 : q4 ? amax / 8
+                         : t == GgmlType::kBF16 ? amax / 128 : amax / 1024;
+      const float qmax = q8 ? 127 : q4 ? 8 : 0;
+      // Q4_0 maps the largest magnitude to -8, so +amax clamps to +7: a full
+      // step on that side, as in ggml.
+      const float bound = step * ((q4 ? 1.0f : 0.5f) + qmax / 2048) * 1.001f + 1e-6f;
+      for (int i = 0; i < 32; ++i) {
+        ASSERT_LE(std::fabs(y[b + i] - x[b + i]), bound)
+            << static_cast<int>(t) << " at " << b + i;
+      }
+    }
+  }
+}
+
+TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
+  for (const char* type : {"f16", "q8_0", "q4_0"}) {
+    MakeModelOptions o;
+    o.preset = "tiny";
+    o.type = type;
+    o.output = TempPath(std::string("tiny_") + type);
+    std::ostringstream log;
+    ASSERT_TRUE(MakeModel(o, log).ok());
+    const std::string first = ReadAll(o.output);
+    ASSERT_TRUE(MakeModel(o, log).ok());
+    EXPECT_EQ(ReadAll(o.output), first) << "same seed, same bytes";
+
+    Result<std::unique_ptr<Model>> m = Model::Load(o.output);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    EXPECT_EQ((*m)->config().num_layers, 2);
+    EXPECT_EQ((*m)->config().vocab_size, 1024);
+
+    // Quest with a budget covering the context is exactly dense.
+    std::vector<int32_t> prompt(100);
+    for (int i = 0; i < 100; ++i) prompt[i] = 256 + (i * 37) % 700;
+    std::vector<std::vector<float>> logits;
+    for (AttentionMethod method : {AttentionMethod::kDense, AttentionMethod::kQuest}) {
+      SessionOptions so;
+      so.context = 128;
+      so.attention.method = method;
+      so.attention.quest.budget = 128;
+      so.attention.dense_layers = 0;
+      auto s = Session::Create(**m, so);
+      ASSERT_TRUE(s.ok());
+      std::vector<float> l(1024);
+      ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), l.data()).ok());
+      for (int i = 0; i < 5; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], l.data()).ok());
+      for (float v : l) ASSERT_TRUE(std::isfinite(v));
+      logits.push_back(l);
+    }
+    EXPECT_EQ(logits[0], logits[1]);
+    std::remove(o.output.c_str());
+  }
+}
+
+TEST(MakeModel, BadOptionsAreNamed) {
+  std::ostringstream log;
+  MakeModelOptions o;
+  o.preset = "gpt5";
+  o.output = TempPath("bad");
+  Status s = MakeModel(o, log);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("gpt5"), std::string::npos) << s.message();
+  o.preset = "tiny";
+  o.type = "q3_k";
+  s = MakeModel(o, log);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("q3_k"), std::string::npos) << s.message();
+  o.type = "f16";
+  o.output = "/nonexistent-dir/x.gguf";
+  EXPECT_FALSE(MakeModel(o, log).ok());
+}
+
+}  // namespace
+}  // namespace quest

@@ -1,0 +1,136 @@
+// Tensor lookup and validation for the llama and gemma3 architectures.
+#include "src/model/weights.h"
+
+#include <cstring>
+
+#include "src/util/f16.h"
+
+namespace quest {
+
+size_t Matrix::bytes() const {
+  const GgmlTypeTraits* t = GetGgmlTypeTraits(static_cast<uint32_t>(type));
+  return static_cast<size_t>(rows) * (cols / t->block_size) * t->type_size;
+}
+
+const void* Matrix::Row(int64_t r) const {
+  return static_cast<const uint8_t*>(data) + static_cast<size_t>(r) * (bytes() / rows);
+}
+
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+class Loader {
+ public:
+  Loader(const GgufFile& g, ModelWeights* w) : g_(g), w_(w) {}
+
+  Status GetMatrix(const std::string& name, int64_t rows, int64_t cols, Matrix* m) {
+    const GgufTensor* t = g_.FindTensor(name);
+    if (t == nullptr) return Missing(name);
+    if (t->shape.size() != 2 || t->shape[0] != cols || t->shape[1] != rows) {
+      return Status::Error(StrFormat("%s: tensor %s has shape %s, expected [%lld, %lld]",
+                                     g_.path().c_str(), name.c_str(),
+                                     ShapeString(t->shape).c_str(), static_cast<long long>(cols),
+                                     static_cast<long long>(rows)));
+    }
+    if (!IsSupportedWeightType(t->type)) {
+      const GgmlTypeTraits* tr = GetGgmlTypeTraits(static_cast<uint32_t>(t->type));
+      return Status::Error(StrFormat(
+          "%s: tensor %s has type %s, which quest cannot compute with (supported: f32, f16, bf16, "
+          "q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K)",
+          g_.path().c_str(), name.c_str(), tr ? tr->name : "unknown"));
+    }
+    *m = Matrix{t->type, t->data, rows, cols};
+    w_->total_bytes += m->bytes();
+    return Status();
+  }
+
+  // A vector (norm weights) as f32; converted into owned storage if needed.
+  Status GetVector(const std::string& name, int64_t n, const float** out) {
+    const GgufTensor* t = g_.FindTensor(name);
+    if (t == nullptr) return Missing(name);
+    if (t->num_elements() != n) {
+      return Status::Error(StrFormat("%s: tensor %s has shape %s, expected [%lld]",
+                                     g_.path().c_str(), name.c_str(),
+                                     ShapeString(t->shape).c_str(), static_cast<long long>(n)));
+    }
+    if (t->type == GgmlType::kF32) {
+      *out = reinterpret_cast<const float*>(t->data);
+      return Status();
+    }
+    auto v = std::make_unique<std::vector<float>>(n);
+    if (t->type == GgmlType::kF16) {
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, t->data + 2 * i, 2);
+        (*v)[i] = F16ToF32(h);
+      }
+    } else {
+      return Status::Error(StrFormat("%s: tensor %s: norm vectors must be f32 or f16",
+                                     g_.path().c_str(), name.c_str()));
+    }
+    *out = v->data();
+    w_->owned.push_back(std::move(v));
+    return Status();
+  }
+
+  Status Missing(const std::string& name) {
+    return Status::Error(StrFormat("%s: tensor %s is missing", g_.path().c_str(), name.c_str()));
+  }
+
+ private:
+  const GgufFile& g_;
+  ModelWeights* w_;
+};
+
+}  // namespace
+
+Result<ModelWeights> LoadWeights(const GgufFile& g, const ModelConfig& c) {
+  ModelWeights w;
+  Loader ld(g, &w);
+  const int64_t q_dim = static_cast<int64_t>(c.num_heads) * c.head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(c.num_kv_heads) * c.head_dim;
+  QE_RETURN_IF_ERROR(ld.GetMatrix("token_embd.weight", c.vocab_size, c.d_model, &w.token_embd));
+  QE_RETURN_IF_ERROR(ld.GetVector("output_norm.weight", c.d_model, &w.output_norm));
+  if (c.tied_output) {
+    w.output = w.token_embd;
+  } else {
+    QE_RETURN_IF_ERROR(ld.GetMatrix("output.weight", c.vocab_size, c.d_model, &w.output));
+  }
+  if (const GgufTensor* f = g.FindTensor("rope_freqs.weight")) {
+    if (f->type != GgmlType::kF32 || f->num_elements() != c.rope_dim / 2) {
+      return Status::Error(StrFormat("%s: tensor rope_freqs.weight must be f32 [%d]",
+                                     g.path().c_str(), c.rope_dim / 2));
+    }
+    const float* p = reinterpret_cast<const float*>(f->data);
+    w.rope_freq_factors.assign(p, p + c.rope_dim / 2);
+  }
+  w.layers.resize(c.num_layers);
+  for (int l = 0; l < c.num_layers; ++l) {
+    LayerWeights& L = w.layers[l];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_norm.weight", c.d_model, &L.attn_norm));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_q.weight", q_dim, c.d_model, &L.wq));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_k.weight", kv_dim, c.d_model, &L.wk));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_v.weight", kv_dim, c.d_model, &L.wv));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_output.weight", c.d_model, q_dim, &L.wo));
+    QE_RETURN_IF_ERROR(ld.GetVector(p + "ffn_norm.weight", c.d_model, &L.ffn_norm));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_gate.weight", c.d_ff, c.d_model, &L.gate));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_up.weight", c.d_ff, c.d_model, &L.up));
+    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_down.weight", c.d_model, c.d_ff, &L.down));
+    if (c.arch == Arch::kGemma3) {
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_q_norm.weight", c.head_dim, &L.q_norm));
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_k_norm.weight", c.head_dim, &L.k_norm));
+      QE_RETURN_IF_ERROR(
+          ld.GetVector(p + "post_attention_norm.weight", c.d_model, &L.post_attn_norm));
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "post_ffw_norm.weight", c.d_model, &L.post_ffn_norm));
+    }
+  }
+  return w;
+}
+
+}  // namespace quest

@@ -1,0 +1,53 @@
+// Typed, shape-checked views of a model's tensors inside the mapped GGUF file
+// (no copies: weights stay in the page cache, shared, and are read in place).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "src/gguf/ggml_type.h"
+#include "src/gguf/gguf.h"
+#include "src/model/config.h"
+#include "src/util/check.h"
+
+namespace quest {
+
+// A row-major weight matrix: rows output features of cols inputs each, in a
+// ggml type (a row is cols / block_size blocks).
+struct Matrix {
+  GgmlType type = GgmlType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t bytes() const;
+  const void* Row(int64_t r) const;
+};
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;  // [d_model]
+  Matrix wq, wk, wv, wo;             // [heads*head_dim x d_model], ..., [d_model x heads*head_dim]
+  const float* q_norm = nullptr;     // Gemma 3: [head_dim] RMSNorm of each query head
+  const float* k_norm = nullptr;     // Gemma 3: [head_dim]
+  const float* post_attn_norm = nullptr;  // Gemma 3
+  const float* ffn_norm = nullptr;        // [d_model]
+  Matrix gate, up, down;                  // [d_ff x d_model] x2, [d_model x d_ff]
+  const float* post_ffn_norm = nullptr;   // Gemma 3
+};
+
+struct ModelWeights {
+  Matrix token_embd;  // [vocab x d_model]
+  std::vector<LayerWeights> layers;
+  const float* output_norm = nullptr;
+  Matrix output;  // [vocab x d_model]; the embedding when tied
+  std::vector<float> rope_freq_factors;  // llama 3 "rope_freqs.weight" (empty: none)
+  // f32 copies of norm vectors stored in other types (rare); views point here.
+  std::vector<std::unique_ptr<std::vector<float>>> owned;
+  size_t total_bytes = 0;  // bytes of all matrices (weights read per token, roughly)
+};
+
+// Finds every tensor the architecture needs, checks its type and shape, and
+// names the tensor, its shape and the expected one on error.
+Result<ModelWeights> LoadWeights(const GgufFile& gguf, const ModelConfig& config);
+
+}  // namespace quest

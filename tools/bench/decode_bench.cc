@@ -1,0 +1,211 @@
+// `quest bench decode`: decode tok/s dense vs Quest at several depths.
+#include "tools/bench/decode_bench.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ostream>
+
+#include "src/engine/model.h"
+#include "src/engine/session.h"
+#include "src/kernels/kernels.h"
+#include "src/util/aligned.h"
+
+namespace quest {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2]
+                                      : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double PeakRssGb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss * 1024.0 / 1e9;  // ru_maxrss is in KiB on Linux
+}
+
+double ReadBandwidthGbps(double gb, int threads) {
+  const size_t n = static_cast<size_t>(gb * 1e9 / sizeof(float));
+  AlignedArray<float> buf(n);
+  std::vector<double> r;
+  for (int i = 0; i < 5; ++i) {
+    const double t0 = Now();
+    volatile double sink = SumFloats(buf.data(), n, threads);
+    (void)sink;
+    r.push_back(n * sizeof(float) / (Now() - t0) / 1e9);
+  }
+  return Median(r);
+}
+
+// Deterministic token ids that avoid the first 256 ids (specials, bytes).
+std::vector<int32_t> FillerTokens(int n, int vocab) {
+  std::vector<int32_t> t(n);
+  uint32_t s = 12345;
+  for (int i = 0; i < n; ++i) {
+    s = s * 1664525u + 1013904223u;
+    t[i] = 256 + static_cast<int32_t>((s >> 8) % static_cast<uint32_t>(vocab - 256));
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream& progress) {
+  for (int d : o.depths) {
+    if (d < 0) return Status::Error(StrFormat("invalid --depth %d: must be >= 0", d));
+  }
+  if (o.depths.empty()) return Status::Error("invalid --depth: give at least one depth");
+  if (o.budget <= 0) return Status::Error(StrFormat("invalid --budget %d: must be > 0", o.budget));
+  if (o.steps <= 0) return Status::Error(StrFormat("invalid --steps %d: must be > 0", o.steps));
+  if (o.prefill_tokens <= 0) {
+    return Status::Error(StrFormat("invalid --prefill-tokens %d: must be > 0", o.prefill_tokens));
+  }
+  if (o.kv_fill != "auto" && o.kv_fill != "prefill" && o.kv_fill != "synthetic") {
+    return Status::Error("invalid --kv-fill " + o.kv_fill + " (expected auto, prefill, synthetic)");
+  }
+  AttentionPolicy quest_policy;
+  quest_policy.quest.budget = o.budget;
+  quest_policy.page_size = o.page_size;
+  quest_policy.dense_layers = o.dense_layers;
+  Result<Semantics> sem = ParseSemantics(o.semantics);
+  if (!sem.ok()) return Status::Error("invalid --semantics: " + sem.status().message());
+  quest_policy.quest.semantics = *sem;
+  Result<GqaMode> gqa = ParseGqaMode(o.gqa);
+  if (!gqa.ok()) return Status::Error("invalid --gqa: " + gqa.status().message());
+  quest_policy.quest.gqa = *gqa;
+  AttentionPolicy dense_policy = quest_policy;
+  dense_policy.method = AttentionMethod::kDense;
+
+  const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
+  Result<std::unique_ptr<Model>> model = Model::Load(path);
+  if (!model.ok()) return model.status();
+  const ModelConfig& c = (*model)->config();
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  const bool random_model =
+      (*model)->gguf().Has("general.name") &&
+      (*model)->gguf().GetString("general.name").value().rfind("quest random", 0) == 0;
+  const std::string fill =
+      o.kv_fill != "auto" ? o.kv_fill : (random_model ? "synthetic" : "prefill");
+  const double membw = ReadBandwidthGbps(o.membw_gb, threads);
+  progress << "model " << path << " (" << c.arch_name << "), read bandwidth " << membw
+           << " GB/s\n";
+
+  // Prefill speed on a short prompt, once.
+  double prefill_tok_s = 0;
+  {
+    SessionOptions so;
+    so.context = o.prefill_tokens;
+    so.threads = threads;
+    so.attention = dense_policy;
+    Result<std::unique_ptr<Session>> s = Session::Create(**model, so);
+    if (!s.ok()) return s.status();
+    std::vector<int32_t> prompt = FillerTokens(o.prefill_tokens, c.vocab_size);
+    std::vector<float> logits(c.vocab_size);
+    const double t0 = Now();
+    QE_RETURN_IF_ERROR((*s)->Prefill(prompt.data(), prompt.size(), logits.data()));
+    prefill_tok_s = o.prefill_tokens / (Now() - t0);
+    progress << "prefill: " << prefill_tok_s << " tok/s (" << o.prefill_tokens << " tokens)\n";
+  }
+
+  nlohmann::json rows = nlohmann::json::array();
+  const double weights_gb = (*model)->weights().total_bytes / 1e9;
+  for (int depth : o.depths) {
+    if (depth + 2 * o.steps + 2 > c.context_length) {
+      return Status::Error(StrFormat("invalid --depth %d: the model's context is %d tokens", depth,
+                                     c.context_length));
+    }
+    SessionOptions so;
+    so.context = depth + 2 * o.steps + 2;
+    so.threads = threads;
+    so.attention = dense_policy;
+    Result<std::unique_ptr<Session>> made = Session::Create(**model, so);
+    if (!made.ok()) return made.status();
+    Session& s = **made;
+    std::vector<float> logits(c.vocab_size);
+    progress << "depth " << depth << ": filling the KV cache (" << fill << ")\n";
+    if (depth > 0) {
+      if (fill == "synthetic") {
+        QE_RETURN_IF_ERROR(s.FillSynthetic(depth, 7));
+      } else {
+        std::vector<int32_t> prompt = FillerTokens(depth, c.vocab_size);
+        QE_RETURN_IF_ERROR(s.Prefill(prompt.data(), depth, nullptr));
+      }
+    }
+    // Dense and Quest alternate step by step, so both see the same noise.
+    std::vector<double> dense_t, quest_t;
+    double dense_kv = 0, quest_kv = 0;
+    int32_t token = FillerTokens(1, c.vocab_size)[0];
+    for (int i = 0; i <= o.steps; ++i) {  // step 0 warms up
+      for (int m = 0; m < 2; ++m) {
+        QE_RETURN_IF_ERROR(s.SetAttentionPolicy(m == 0 ? dense_policy : quest_policy));
+        const double t0 = Now();
+        QE_RETURN_IF_ERROR(s.Decode(token, logits.data()));
+        const double dt = Now() - t0;
+        if (i == 0) continue;
+        (m == 0 ? dense_t : quest_t).push_back(dt);
+        (m == 0 ? dense_kv : quest_kv) += s.last_kv_bytes_read();
+      }
+    }
+    const double dense_tok_s = 1.0 / Median(dense_t);
+    const double quest_tok_s = 1.0 / Median(quest_t);
+    dense_kv /= o.steps;
+    quest_kv /= o.steps;
+    const double wbytes = (*model)->weights().total_bytes;
+    nlohmann::json row = {
+        {"model", path},
+        {"architecture", c.arch_name},
+        {"depth", depth},
+        {"budget", o.budget},
+        {"page_size", o.page_size},
+        {"gqa_mode", o.gqa},
+        {"semantics", o.semantics},
+        {"dense_layers", o.dense_layers},
+        {"kv_fill", fill},
+        {"dense_tok_s", dense_tok_s},
+        {"quest_tok_s", quest_tok_s},
+        {"speedup", quest_tok_s / dense_tok_s},
+        {"prefill_tok_s", prefill_tok_s},
+        {"weights_gb", weights_gb},
+        {"kv_gb", s.kv_cache_bytes() / 1e9},
+        {"dense_kv_mb_per_token", dense_kv / 1e6},
+        {"quest_kv_mb_per_token", quest_kv / 1e6},
+        {"dense_gbps", (wbytes + dense_kv) * dense_tok_s / 1e9},
+        {"quest_gbps", (wbytes + quest_kv) * quest_tok_s / 1e9},
+        {"membw_gbps", membw},
+        {"peak_rss_gb", PeakRssGb()},
+        {"threads", threads},
+    };
+    progress << "depth " << depth << ": dense " << dense_tok_s << " tok/s, quest " << quest_tok_s
+             << " tok/s\n";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::string FormatDecodeTable(const nlohmann::json& rows) {
+  std::string s = StrFormat("%7s %6s %-9s %9s %9s %7s %9s %8s %8s %7s %7s %6s %3s\n", "depth",
+                            "budget", "kv_fill", "dense t/s", "quest t/s", "speedup",
+                            "prefill", "dense GB/s", "quest GB/s", "membw", "kv_GB", "rss", "thr");
+  for (const auto& r : rows) {
+    s += StrFormat("%7d %6d %-9s %9.2f %9.2f %6.2fx %9.1f %10.1f %10.1f %7.1f %7.2f %6.2f %3d\n",
+                   r["depth"].get<int>(), r["budget"].get<int>(),
+                   r["kv_fill"].get<std::string>().c_str(), r["dense_tok_s"].get<double>(),
+                   r["quest_tok_s"].get<double>(), r["speedup"].get<double>(),
+                   r["prefill_tok_s"].get<double>(), r["dense_gbps"].get<double>(),
+                   r["quest_gbps"].get<double>(), r["membw_gbps"].get<double>(),
+                   r["kv_gb"].get<double>(), r["peak_rss_gb"].get<double>(),
+                   r["threads"].get<int>());
+  }
+  return s;
+}
+
+}  // namespace quest

@@ -1,0 +1,224 @@
+// `quest generate`: prompt in, tokens streamed to stdout, speed and KV traffic
+// to stderr.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "src/engine/model.h"
+#include "src/engine/sampler.h"
+#include "src/engine/session.h"
+#include "src/tokenizer/tokenizer.h"
+#include "src/tokenizer/vocab.h"
+#include "tools/cli/commands.h"
+
+namespace quest {
+namespace {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt;
+  std::string prompt_file;
+  int n_predict = 64;
+  int context = 0;
+  int threads = 0;
+  std::string attention = "quest";
+  int budget = 2048;
+  int page_size = 16;
+  std::string semantics = "paper";
+  std::string gqa = "per-kv-head";
+  int dense_layers = 2;
+  std::string kv_type = "f16";
+  bool truncate = false;
+  bool ignore_eos = false;
+  SamplerOptions sampler;
+};
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "quest generate: %s\n", message.c_str());
+  return kExitBadInput;
+}
+
+// Parses the policy flags; the error names the flag and value.
+Result<AttentionPolicy> MakePolicy(const GenerateOptions& o) {
+  AttentionPolicy p;
+  if (o.attention == "dense") {
+    p.method = AttentionMethod::kDense;
+  } else if (o.attention != "quest") {
+    return Status::Error("invalid --attention " + o.attention + " (expected dense or quest)");
+  }
+  if (o.budget <= 0) return Status::Error(StrFormat("invalid --budget %d: must be > 0", o.budget));
+  p.quest.budget = o.budget;
+  Result<Semantics> s = ParseSemantics(o.semantics);
+  if (!s.ok()) return Status::Error("invalid --semantics: " + s.status().message());
+  p.quest.semantics = *s;
+  Result<GqaMode> g = ParseGqaMode(o.gqa);
+  if (!g.ok()) return Status::Error("invalid --gqa: " + g.status().message());
+  p.quest.gqa = *g;
+  if (o.page_size < KvCacheConfig::kMinPageSize || o.page_size > KvCacheConfig::kMaxPageSize ||
+      (o.page_size & (o.page_size - 1))) {
+    return Status::Error(
+        StrFormat("invalid --page-size %d: must be a power of two in [4, 128]", o.page_size));
+  }
+  p.page_size = o.page_size;
+  if (o.dense_layers < 0) {
+    return Status::Error(StrFormat("invalid --dense-layers %d: must be >= 0", o.dense_layers));
+  }
+  p.dense_layers = o.dense_layers;
+  if (o.kv_type != "f16" && o.kv_type != "f32") {
+    return Status::Error("invalid --kv-type " + o.kv_type + " (expected f16 or f32)");
+  }
+  p.kv_type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
+  return p;
+}
+
+int RunGenerate(GenerateOptions o) {
+  if (o.prompt.empty() == o.prompt_file.empty()) {
+    return Fail("give exactly one of -p PROMPT and -f FILE");
+  }
+  if (!o.prompt_file.empty()) {
+    std::ifstream in(o.prompt_file, std::ios::binary);
+    if (!in) return Fail("cannot read prompt file " + o.prompt_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    o.prompt = ss.str();
+  }
+  if (o.n_predict < 0) return Fail(StrFormat("invalid -n %d: must be >= 0", o.n_predict));
+  if (o.context < 0) return Fail(StrFormat("invalid -c %d: must be >= 0", o.context));
+  if (o.threads < 0) return Fail(StrFormat("invalid --threads %d: must be >= 0", o.threads));
+  if (Status s = o.sampler.Validate(); !s.ok()) return Fail(s.message());
+  Result<AttentionPolicy> policy = MakePolicy(o);
+  if (!policy.ok()) return Fail(policy.status().message());
+  if (o.model.empty()) o.model = DefaultModelPath();
+
+  Result<std::unique_ptr<Model>> model = Model::Load(o.model);
+  if (!model.ok()) return Fail(model.status().message());
+  const ModelConfig& c = (*model)->config();
+  Result<Vocab> vocab = LoadVocab((*model)->gguf());
+  if (!vocab.ok()) return Fail(vocab.status().message());
+  Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
+  if (!tok.ok()) return Fail(tok.status().message());
+
+  std::vector<int32_t> tokens = tok->Encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
+  if (tokens.empty()) return Fail("the prompt encodes to no tokens");
+  const int max_context = c.context_length;
+  int context = o.context > 0 ? o.context
+                              : std::min<int>(max_context, tokens.size() + o.n_predict);
+  if (context > max_context) {
+    return Fail(StrFormat("invalid -c %d: the model's context is %d tokens", context, max_context));
+  }
+  if (static_cast<int>(tokens.size()) + o.n_predict > context) {
+    if (!o.truncate) {
+      return Fail(StrFormat(
+          "the prompt is %zu tokens and -n %d more do not fit the context of %d tokens (use -c, "
+          "or --truncate to keep the prompt's end)",
+          tokens.size(), o.n_predict, context));
+    }
+    const int keep = context - o.n_predict;
+    if (keep <= 0) return Fail(StrFormat("-n %d leaves no room for the prompt", o.n_predict));
+    tokens.erase(tokens.begin(), tokens.end() - keep);
+  }
+
+  SessionOptions so;
+  so.context = context;
+  so.threads = o.threads;
+  so.attention = *policy;
+  Result<std::unique_ptr<Session>> session = Session::Create(**model, so);
+  if (!session.ok()) return Fail(session.status().message());
+  Session& s = **session;
+
+  std::vector<float> logits(c.vocab_size);
+  const bool tty = isatty(STDERR_FILENO);
+  const double t0 = Now();
+  const int chunk = 512;
+  for (size_t done = 0; done < tokens.size();) {
+    const int n = std::min<int>(chunk, tokens.size() - done);
+    const bool last = done + n == tokens.size();
+    if (Status st = s.Prefill(tokens.data() + done, n, last ? logits.data() : nullptr); !st.ok()) {
+      return Fail(st.message());
+    }
+    done += n;
+    if (tty && tokens.size() > static_cast<size_t>(chunk)) {
+      const int width = 40;
+      const int filled = static_cast<int>(width * done / tokens.size());
+      std::fprintf(stderr, "\rprefill [%s%s] %zu/%zu tokens", std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), done, tokens.size());
+    }
+  }
+  if (tty && tokens.size() > static_cast<size_t>(chunk)) std::fputc('\n', stderr);
+  const double t_prefill = Now() - t0;
+
+  Sampler sampler(o.sampler);
+  std::vector<int32_t> history = tokens;
+  double kv_bytes = 0;
+  int generated = 0;
+  const double t1 = Now();
+  for (int i = 0; i < o.n_predict; ++i) {
+    const int32_t next = sampler.Sample(logits.data(), c.vocab_size, history);
+    if (!o.ignore_eos && tok->IsEndOfGeneration(next)) break;
+    history.push_back(next);
+    const std::string piece = tok->TokenToPiece(next);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    ++generated;
+    if (i + 1 == o.n_predict) break;
+    if (Status st = s.Decode(next, logits.data()); !st.ok()) return Fail(st.message());
+    kv_bytes += s.last_kv_bytes_read();
+  }
+  const double t_decode = Now() - t1;
+  std::fputc('\n', stdout);
+  const int decode_steps = std::max(0, generated - 1);
+  std::fprintf(stderr,
+               "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, dense layers %d)\n"
+               "prefill: %zu tokens in %.2f s = %.1f tok/s\n"
+               "decode:  %d tokens in %.2f s = %.2f tok/s, KV read %.2f MB/token (context %d)\n",
+               o.model.c_str(), c.arch_name.c_str(), Name(policy->method), policy->quest.budget,
+               policy->page_size, Name(policy->quest.semantics), Name(policy->quest.gqa),
+               policy->dense_layers, tokens.size(), t_prefill, tokens.size() / t_prefill,
+               decode_steps, t_decode, decode_steps > 0 ? decode_steps / t_decode : 0.0,
+               decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, context);
+  return 0;
+}
+
+}  // namespace
+
+Command AddGenerateCommand(CLI::App* app) {
+  CLI::App* g = app->add_subcommand("generate", "generate text with dense or Quest attention");
+  auto o = std::make_shared<GenerateOptions>();
+  g->add_option("-m,--model", o->model, "GGUF model (default: the Gemma 3 270M of make setup)");
+  g->add_option("-p,--prompt", o->prompt, "prompt text");
+  g->add_option("-f,--file", o->prompt_file, "read the prompt from a file");
+  g->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str();
+  g->add_option("-c,--context", o->context, "context size in tokens (0: prompt + n)")
+      ->capture_default_str();
+  g->add_option("--threads", o->threads, "threads (0: all)")->capture_default_str();
+  g->add_option("--attention", o->attention, "dense | quest")->capture_default_str();
+  g->add_option("--budget", o->budget, "Quest token budget")->capture_default_str();
+  g->add_option("--page-size", o->page_size, "KV page size in tokens")->capture_default_str();
+  g->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
+  g->add_option("--gqa", o->gqa, "per-kv-head | per-query-head")->capture_default_str();
+  g->add_option("--dense-layers", o->dense_layers, "first layers kept dense")
+      ->capture_default_str();
+  g->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();
+  g->add_flag("--truncate", o->truncate, "drop the prompt's start if it does not fit");
+  g->add_flag("--ignore-eos", o->ignore_eos, "keep generating after end-of-generation tokens");
+  g->add_option("--temp", o->sampler.temperature, "temperature (0: greedy)")->capture_default_str();
+  g->add_option("--top-k", o->sampler.top_k, "top-k (0: off)")->capture_default_str();
+  g->add_option("--top-p", o->sampler.top_p, "top-p (1: off)")->capture_default_str();
+  g->add_option("--min-p", o->sampler.min_p, "min-p (0: off)")->capture_default_str();
+  g->add_option("--repeat-penalty", o->sampler.repeat_penalty, "repetition penalty (1: off)")
+      ->capture_default_str();
+  g->add_option("--seed", o->sampler.seed, "sampling seed")->capture_default_str();
+  return {g, [o]() { return RunGenerate(*o); }};
+}
+
+}  // namespace quest
