@@ -1,7 +1,13 @@
 // Weight x activation products for decode (MatVec) and chunked prefill
-// (MatMul), over rows stored in any supported ggml type, dequantized on the
-// fly; Highway SIMD with runtime dispatch, OpenMP over rows. The scalar twins
-// are in quant_reference.h.
+// (MatMul), over weight rows stored in any supported ggml type and dequantized
+// on the fly; Highway SIMD with runtime dispatch, OpenMP over rows. The scalar
+// twins are in quant_reference.h.
+//
+// Type contract, for every function here: `type` passed CheckWeightType(type,
+// cols) (a QE_DCHECK in debug builds; callers validate untrusted ids first);
+// weights are ggml blocks of `type`, rows x cols values row-major, each row
+// RowBytes(type, cols) bytes, with no alignment requirement; activations and
+// outputs are f32.
 #pragma once
 
 #include <cstdint>
@@ -11,15 +17,19 @@
 
 namespace quest {
 
-// out[0..cols) = the values of one row (embedding lookup).
+// out[0..cols) = the f32 values of one weight row (embedding lookup).
 void DequantizeRow(GgmlType type, const void* row, int64_t cols, float* out);
 
-// y[r] = sum_c W[r][c] x[c]: W is rows x cols in `type`, row-major.
+// y[r] = sum_c W[r][c] x[c], r < rows. The decode hot path: each weight byte is
+// read once and dequantized in registers; memory-bound. rows are split into one
+// contiguous range per thread. x: [cols], y: [rows].
 void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
             int num_threads);
 
-// y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch: each weight row
-// is dequantized once and used for the whole batch.
+// y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
+// are dequantized once into an f32 scratch that stays in L2 and reused across
+// the whole batch (4 rows x 2 batch register tiles). x: [batch, cols],
+// y: [batch, rows].
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
             int64_t batch, float* y, int num_threads);
 

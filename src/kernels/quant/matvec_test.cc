@@ -1,13 +1,20 @@
-// MatVec / MatMul equal their scalar references on every compiled target, for
-// every weight type, odd row counts, several row lengths, batches and threads;
-// the reference dequantizers agree with hand-computed blocks.
+// The weight kernels against their scalar twins, and the scalar twins against
+// an independent oracle: DequantizeRow / MatVec / MatMul equal the references
+// on every compiled SIMD target, for every weight type, odd row counts, several
+// row lengths, batches, threads and misaligned pointers; DequantizeRowRef and
+// DequantizeRow equal gguf-py's dequantizers on committed fixtures
+// (testdata/make_fixtures.py) and hand-computed blocks.
 #include "src/kernels/quant/matvec.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "src/kv/kv_test_util.h"
@@ -20,21 +27,25 @@ const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, Gg
                            GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
                            GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
 
+const GgmlTypeTraits& Traits(GgmlType type) {
+  return *GetGgmlTypeTraits(static_cast<uint32_t>(type));
+}
+
 void PutHalf(uint8_t* p, float v) {
   const uint16_t h = F32ToF16(v);
   std::memcpy(p, &h, 2);
 }
 
-// Random rows: random bytes, with every f16 scale (and plain values) set to a
+// Random rows: random bytes, with every f16 scale (and plain value) set to a
 // finite value in a sane range so that sums stay well conditioned.
 std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t cols, std::mt19937& rng) {
-  const GgmlTypeTraits* t = GetGgmlTypeTraits(static_cast<uint32_t>(type));
+  const GgmlTypeTraits& t = Traits(type);
   std::vector<uint8_t> w(RowBytes(type, cols) * rows);
   for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
   std::uniform_real_distribution<float> u(-1, 1);
-  const size_t blocks = w.size() / t->type_size;
+  const size_t blocks = w.size() / t.type_size;
   for (size_t i = 0; i < blocks; ++i) {
-    uint8_t* b = w.data() + i * t->type_size;
+    uint8_t* b = w.data() + i * t.type_size;
     switch (type) {
       case GgmlType::kF32: {
         const float v = u(rng);
@@ -70,48 +81,185 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t cols, std::
   return w;
 }
 
-TEST(MatVec, EqualsReferenceForEveryTypeAndTarget) {
+// Tolerances, |got - want| <= atol + rtol * |want|. Dequantized values differ
+// from the reference by at most a rounding of scale * q + bias (FMA vs two
+// roundings): atol is relative to the row's largest value. Dot products are
+// f32 sums in a different order than the double reference: atol is relative
+// to sum_c |w_c x_c|, the scale of the rounding errors.
+constexpr double kDequantRtol = 1e-6, kDequantAtolPerMax = 1e-6;
+constexpr double kDotRtol = 1e-5, kDotAtolPerAbsSum = 1e-5;
+
+void ExpectRowNear(const float* got, const float* want, int64_t n, const std::string& what) {
+  double max_abs = 0;
+  for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(double{want[i]}));
+  for (int64_t i = 0; i < n; ++i) {
+    const double tol = kDequantAtolPerMax * max_abs + kDequantRtol * std::fabs(want[i]);
+    ASSERT_LE(std::fabs(double{got[i]} - want[i]), tol) << what << " value " << i << ": got "
+                                                        << got[i] << " want " << want[i];
+  }
+}
+
+// Reference products and their per-output tolerance for a batch of x rows.
+struct Expected {
+  std::vector<float> y;      // [batch, rows]
+  std::vector<double> tol;   // [batch, rows]
+};
+
+Expected ExpectedProducts(GgmlType type, const uint8_t* w, int64_t rows, int64_t cols,
+                          const float* x, int64_t batch) {
+  Expected e{std::vector<float>(rows * batch), std::vector<double>(rows * batch)};
+  MatMulRef(type, w, rows, cols, x, batch, e.y.data());
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeRowRef(type, w + r * RowBytes(type, cols), cols, row.data());
+    for (int64_t b = 0; b < batch; ++b) {
+      double abs_sum = 0;
+      for (int64_t c = 0; c < cols; ++c) abs_sum += std::fabs(double{row[c]} * x[b * cols + c]);
+      const int64_t i = b * rows + r;
+      e.tol[i] = kDotAtolPerAbsSum * abs_sum + kDotRtol * std::fabs(e.y[i]);
+    }
+  }
+  return e;
+}
+
+// Row lengths per type: one block, two, seven, and a model-sized row.
+std::vector<int64_t> ColsFor(GgmlType type) {
+  const int64_t block = Traits(type).block_size;
+  if (block == 1) return {1, 16, 33, 4099};  // plain types: any length, tails too
+  return {block, 2 * block, 7 * block, 4096};
+}
+
+TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
   std::mt19937 rng(3);
   for (GgmlType type : kTypes) {
-    const GgmlTypeTraits* t = GetGgmlTypeTraits(static_cast<uint32_t>(type));
-    for (int64_t rows : {1, 3, 7, 16, 17, 33}) {
-      for (int64_t blocks : {1, 2, 7}) {
-        const int64_t cols = blocks * std::max<int64_t>(t->block_size, 32);
+    for (int64_t cols : ColsFor(type)) {
+      for (int64_t rows : {1, 3, 7, 16, 17, 33}) {
+        if (cols >= 4096 && rows != 3 && rows != 33) continue;  // keep the suite fast
+        // Weights 1 byte off alignment, x 1 float off.
+        std::vector<uint8_t> wbuf(RowBytes(type, cols) * rows + 1);
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
-        const std::vector<float> x = testing::RandomFloats(rng, cols * 17);
-        std::vector<float> want(rows * 17);
-        MatMulRef(type, w.data(), rows, cols, x.data(), 17, want.data());
-        // f32 sums of cols terms: the tolerance scales with sum |w x|.
-        std::vector<double> tol(rows * 17);
-        std::vector<float> row(cols);
-        for (int64_t r = 0; r < rows; ++r) {
-          DequantizeRowRef(type, w.data() + r * RowBytes(type, cols), cols, row.data());
-          for (int64_t b = 0; b < 17; ++b) {
-            double a = 0;
-            for (int64_t c = 0; c < cols; ++c) a += std::fabs(row[c] * x[b * cols + c]);
-            tol[b * rows + r] = 1e-6 + 1e-5 * a;
-          }
-        }
+        std::memcpy(wbuf.data() + 1, w.data(), w.size());
+        std::vector<float> xbuf = testing::RandomFloats(rng, cols + 1);
+        const float* x = xbuf.data() + 1;
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 1);
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             std::vector<float> got(rows);
-            MatVec(type, w.data(), rows, cols, x.data(), got.data(), threads);
+            MatVec(type, wbuf.data() + 1, rows, cols, x, got.data(), threads);
             for (int64_t r = 0; r < rows; ++r) {
-              ASSERT_NEAR(got[r], want[r], tol[r])
-                  << t->name << " " << target << " rows=" << rows << " cols=" << cols;
+              ASSERT_LE(std::fabs(double{got[r]} - e.y[r]), e.tol[r])
+                  << Traits(type).name << " " << target << " rows=" << rows << " cols=" << cols
+                  << " threads=" << threads << " row " << r << " got " << got[r] << " want "
+                  << e.y[r];
             }
-            for (int64_t batch : {1, 3, 17}) {
-              std::vector<float> gotm(rows * batch);
-              MatMul(type, w.data(), rows, cols, x.data(), batch, gotm.data(), threads);
+          }
+        });
+      }
+    }
+  }
+}
+
+TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
+  std::mt19937 rng(4);
+  for (GgmlType type : kTypes) {
+    for (int64_t cols : ColsFor(type)) {
+      // 33 rows of 4096 span several L2 tiles (12 rows each): threads share them.
+      for (int64_t rows : {1, 7, 17, 33}) {
+        if (cols >= 4096 && rows != 33) continue;
+        const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
+        const std::vector<float> xbuf = testing::RandomFloats(rng, cols * 17 + 1);
+        const float* x = xbuf.data() + 1;
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 17);
+        testing::ForEachTarget([&](const char* target) {
+          for (int threads : {1, 2}) {
+            for (int64_t batch : {1, 3, 8, 17}) {
+              std::vector<float> got(rows * batch);
+              MatMul(type, w.data(), rows, cols, x, batch, got.data(), threads);
+              // The first `batch` rows of x give y[b * rows + r]: the prefix of e.
               for (int64_t i = 0; i < rows * batch; ++i) {
-                ASSERT_NEAR(gotm[i], want[i], tol[i])
-                    << t->name << " matmul batch " << batch;
+                ASSERT_LE(std::fabs(double{got[i]} - e.y[i]), e.tol[i])
+                    << Traits(type).name << " " << target << " rows=" << rows
+                    << " cols=" << cols << " batch=" << batch << " threads=" << threads
+                    << " i=" << i << " got " << got[i] << " want " << e.y[i];
               }
             }
           }
         });
       }
     }
+  }
+}
+
+TEST(DequantizeRow, EqualsReferenceForEveryTypeAndTarget) {
+  std::mt19937 rng(5);
+  for (GgmlType type : kTypes) {
+    for (int64_t cols : ColsFor(type)) {
+      const std::vector<uint8_t> w = RandomRows(type, 1, cols, rng);
+      std::vector<uint8_t> wbuf(w.size() + 1);
+      std::memcpy(wbuf.data() + 1, w.data(), w.size());
+      std::vector<float> want(cols);
+      DequantizeRowRef(type, w.data(), cols, want.data());
+      testing::ForEachTarget([&](const char* target) {
+        std::vector<float> got(cols + 1);
+        DequantizeRow(type, wbuf.data() + 1, cols, got.data() + 1);  // misaligned out too
+        ExpectRowNear(got.data() + 1, want.data(), cols,
+                      std::string(Traits(type).name) + " " + target + " cols=" +
+                          std::to_string(cols));
+      });
+    }
+  }
+}
+
+// A fixture: one row of `type` and gguf-py's dequantization of it.
+struct Fixture {
+  GgmlType type;
+  int64_t cols = 0;
+  std::vector<uint8_t> row;
+  std::vector<float> want;
+};
+
+Fixture ReadFixture(const std::string& name) {
+  const std::string path = std::string(QUEST_QUANT_TESTDATA) + "/" + name + ".bin";
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  Fixture f;
+  uint32_t header[3] = {};
+  if (bytes.size() < sizeof(header)) {
+    ADD_FAILURE() << "cannot read " << path;
+    return f;
+  }
+  std::memcpy(header, bytes.data(), sizeof(header));
+  EXPECT_EQ(header[0], 0x58494651u) << path;
+  f.type = static_cast<GgmlType>(header[1]);
+  f.cols = header[2];
+  const size_t row_bytes = RowBytes(f.type, f.cols);
+  if (bytes.size() != sizeof(header) + row_bytes + f.cols * sizeof(float)) {
+    ADD_FAILURE() << path << ": " << bytes.size() << " bytes, header says " << f.cols
+                  << " values of type " << header[1];
+    f.cols = 0;
+    return f;
+  }
+  f.row.assign(bytes.begin() + sizeof(header), bytes.begin() + sizeof(header) + row_bytes);
+  f.want.resize(f.cols);
+  std::memcpy(f.want.data(), bytes.data() + sizeof(header) + row_bytes, f.cols * sizeof(float));
+  return f;
+}
+
+TEST(DequantizeFixtures, ReferenceAndSimdEqualGgufPy) {
+  for (GgmlType type : kTypes) {
+    const std::string name = Traits(type).name;
+    const Fixture f = ReadFixture(name);
+    ASSERT_GT(f.cols, 0) << name;
+    ASSERT_EQ(f.type, type) << name;
+    std::vector<float> got(f.cols);
+    DequantizeRowRef(type, f.row.data(), f.cols, got.data());
+    ExpectRowNear(got.data(), f.want.data(), f.cols, name + " reference vs gguf-py");
+    testing::ForEachTarget([&](const char* target) {
+      std::vector<float> simd(f.cols);
+      DequantizeRow(type, f.row.data(), f.cols, simd.data());
+      ExpectRowNear(simd.data(), f.want.data(), f.cols, name + " " + target + " vs gguf-py");
+    });
   }
 }
 
@@ -175,11 +323,19 @@ TEST(DequantizeRef, KnownBlocks) {
 
 TEST(CheckWeightType, NamesTypeAndRowLength) {
   EXPECT_TRUE(CheckWeightType(GgmlType::kQ4_K, 512).ok());
+  EXPECT_TRUE(CheckWeightType(GgmlType::kF16, 7).ok());
   const Status s = CheckWeightType(GgmlType::kQ4_K, 100);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("q4_K"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("100"), std::string::npos);
-  EXPECT_FALSE(CheckWeightType(GgmlType::kIQ2_XXS, 256).ok());
+  EXPECT_NE(s.message().find("100"), std::string::npos) << s.message();
+  const Status unsupported = CheckWeightType(GgmlType::kIQ2_XXS, 256);
+  ASSERT_FALSE(unsupported.ok());
+  EXPECT_NE(unsupported.message().find("iq2_xxs"), std::string::npos) << unsupported.message();
+  const Status unknown = CheckWeightType(static_cast<GgmlType>(4), 256);  // removed q4_2
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.message().find("(4)"), std::string::npos) << unknown.message();
+  EXPECT_FALSE(CheckWeightType(static_cast<GgmlType>(1000), 256).ok());
+  EXPECT_FALSE(CheckWeightType(GgmlType::kQ8_0, 0).ok());
 }
 
 }  // namespace

@@ -1,0 +1,109 @@
+// Google Benchmark for the weight kernels: MatVec weight-read bandwidth per
+// type at a decode shape (cold: the rotated matrices total ~3x the 32 MB L3),
+// and MatMul GFLOP/s at a chunked-prefill batch.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "src/kernels/quant/matvec.h"
+#include "src/util/f16.h"
+
+namespace quest {
+namespace {
+
+const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ4_0,
+                           GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
+                           GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+
+// Byte offsets of the f16 scales in a block, set to a sane finite value.
+std::vector<int> ScaleOffsets(GgmlType t) {
+  switch (t) {
+    case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0: return {0};
+    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+      return {0, 2};
+    case GgmlType::kQ6_K: return {208};
+    default: return {};
+  }
+}
+
+// bytes of random blocks of `type` (a whole number of blocks), finite values.
+std::vector<uint8_t> RandomWeights(GgmlType type, size_t bytes, uint64_t seed) {
+  std::vector<uint8_t> w(bytes);
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {  // xorshift64: fast enough for 100 MB
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    std::memcpy(&w[i], &s, 8);
+  }
+  const GgmlTypeTraits* t = GetGgmlTypeTraits(static_cast<uint32_t>(type));
+  const uint16_t scale = F32ToF16(0.01f);
+  if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    // Plain values: clear the top exponent bit, so every value is finite.
+    const size_t n = bytes / t->type_size;
+    for (size_t i = 0; i < n; ++i) w[i * t->type_size + t->type_size - 1] &= 0xBF;
+    return w;
+  }
+  for (size_t b = 0; b < bytes / t->type_size; ++b) {
+    for (int off : ScaleOffsets(type)) std::memcpy(&w[b * t->type_size + off], &scale, 2);
+  }
+  return w;
+}
+
+// Args: type index, threads. rows x cols = 2048 x 8192 (a decode FFN shape);
+// enough matrices that one pass over them is ~96 MB, well above the L3.
+void BM_MatVec(benchmark::State& state) {
+  const GgmlType type = kTypes[state.range(0)];
+  const int threads = static_cast<int>(state.range(1));
+  const int64_t rows = 2048, cols = 8192;
+  const size_t bytes = RowBytes(type, cols) * rows;
+  const int mats = static_cast<int>((96u << 20) / bytes + 1);
+  std::vector<std::vector<uint8_t>> w;
+  for (int m = 0; m < mats; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x(cols), y(rows);
+  for (float& v : x) v = u(rng);
+  int m = 0;
+  for (auto _ : state) {
+    MatVec(type, w[m].data(), rows, cols, x.data(), y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+    m = (m + 1) % mats;
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  state.SetLabel(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
+}
+BENCHMARK(BM_MatVec)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {2}})->UseRealTime();
+BENCHMARK(BM_MatVec)->ArgsProduct({{1, 3, 7, 8, 10}, {1}})->UseRealTime();
+
+// Args: type index, threads. 2048 x 2048 weights (rotated over 4 matrices),
+// batch 64: a prefill chunk through an attention projection.
+void BM_MatMul(benchmark::State& state) {
+  const GgmlType type = kTypes[state.range(0)];
+  const int threads = static_cast<int>(state.range(1));
+  const int64_t rows = 2048, cols = 2048, batch = 64;
+  const size_t bytes = RowBytes(type, cols) * rows;
+  std::vector<std::vector<uint8_t>> w;
+  for (int m = 0; m < 4; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x(batch * cols), y(batch * rows);
+  for (float& v : x) v = u(rng);
+  int m = 0;
+  for (auto _ : state) {
+    MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+    m = (m + 1) % 4;
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * rows * cols * batch * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
+}
+BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
+
+}  // namespace
+}  // namespace quest
+
+BENCHMARK_MAIN();
