@@ -1,5 +1,5 @@
 // Per-target block decoders for the ggml weight formats: each turns one block
-// into f32 vectors of small integers plus a per-sub-block affine map
+// into i16 vectors of small integers plus a per-sub-block affine map
 // (value = scale * q + bias), and hands them to a sink (dot product or store).
 // Included once per Highway target (no include guard, by design).
 #if defined(QUEST_KERNELS_QUANT_DECODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -19,11 +19,11 @@ namespace quest {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// At most 16 lanes, so that a vector never straddles a 16-value sub-block
-// (Q6_K) and 16 nibble bytes fill whole vectors on every target.
-using DQ = hn::CappedTag<float, 16>;
-using VQ = hn::Vec<DQ>;
-using DQI = hn::Rebind<int32_t, DQ>;
+// Quant values travel as i16 lanes, at most 16 per vector, so that a vector
+// never straddles a 16-value sub-block (Q6_K) and 16 nibble bytes fill whole
+// vectors on every target. Sinks widen them (i16 x i16 -> i32 pairs, or f32).
+using D16 = hn::CappedTag<int16_t, 16>;
+using V16 = hn::Vec<D16>;
 
 // One f16 (block scale) at p -> f32. F16C on AVX2/AVX3; emulated elsewhere.
 HWY_INLINE float HalfAt(const uint8_t* p) {
@@ -32,77 +32,79 @@ HWY_INLINE float HalfAt(const uint8_t* p) {
   return hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, reinterpret_cast<const hwy::float16_t*>(p))));
 }
 
-// Lanes(DQ) bytes at p, zero-extended to i32.
-HWY_INLINE hn::Vec<DQI> BytesAt(const uint8_t* p) {
-  const hn::Rebind<uint8_t, DQ> du8;
-  return hn::PromoteTo(DQI(), hn::LoadU(du8, p));
+// Lanes(D16) bytes at p, zero-extended to i16.
+HWY_INLINE V16 BytesAt(const uint8_t* p) {
+  const hn::Rebind<uint8_t, D16> du8;
+  return hn::PromoteTo(D16(), hn::LoadU(du8, p));
 }
 
 // The sink protocol. A decoder calls, for each sub-block,
-//   sink.Add(slot, i, q)   values i .. i + Lanes - 1 of the row are integral q,
-//   sink.End(slot, start, len, scale, bias)
+//   sink.Add<slot>(i, q)   values i .. i + Lanes(D16) - 1 of the row are the
+//                          small integers q (|q| <= 128),
+//   sink.End<slot>(start, len, scale, bias)
 // meaning values [start, start + len) are scale * q + bias. Up to 4 sub-blocks
 // (slots) may be open at once, so that one byte load feeds several of them.
-// i and start count values from the start of the row.
+// i and start count values from the start of the row; blocks start at
+// multiples of their size.
 
 // Q4_0, 18 bytes / 32 values: f16 d, 16 bytes; low nibbles are values 0..15,
 // high nibbles 16..31; value = d * (q - 8).
 struct BlockQ4_0 {
   static constexpr size_t kValues = 32, kBytes = 18;
+  static constexpr bool kHasMin = false;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
-    const DQI di;
+    const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(di, 0xF), eight = hn::Set(di, 8);
+    const auto mask = hn::Set(d, 0xF), eight = hn::Set(d, 8);
     for (size_t i = 0; i < 16; i += N) {
-      const auto q = BytesAt(b + 2 + i);
-      s.Add(0, base + i, hn::ConvertTo(d, hn::Sub(hn::And(q, mask), eight)));
-      s.Add(0, base + 16 + i, hn::ConvertTo(d, hn::Sub(hn::ShiftRight<4>(q), eight)));
+      const V16 q = BytesAt(b + 2 + i);
+      s.template Add<0>(base + i, hn::Sub(hn::And(q, mask), eight));
+      s.template Add<0>(base + 16 + i, hn::Sub(hn::ShiftRight<4>(q), eight));
     }
-    s.End(0, base, 32, HalfAt(b), 0.0f);
+    s.template End<0>(base, 32, HalfAt(b), 0.0f);
   }
 };
 
 // Q4_1, 20 bytes: f16 d, f16 m, 16 bytes as Q4_0; value = d * q + m.
 struct BlockQ4_1 {
   static constexpr size_t kValues = 32, kBytes = 20;
+  static constexpr bool kHasMin = true;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
+    const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(DQI(), 0xF);
+    const auto mask = hn::Set(d, 0xF);
     for (size_t i = 0; i < 16; i += N) {
-      const auto q = BytesAt(b + 4 + i);
-      s.Add(0, base + i, hn::ConvertTo(d, hn::And(q, mask)));
-      s.Add(0, base + 16 + i, hn::ConvertTo(d, hn::ShiftRight<4>(q)));
+      const V16 q = BytesAt(b + 4 + i);
+      s.template Add<0>(base + i, hn::And(q, mask));
+      s.template Add<0>(base + 16 + i, hn::ShiftRight<4>(q));
     }
-    s.End(0, base, 32, HalfAt(b), HalfAt(b + 2));
+    s.template End<0>(base, 32, HalfAt(b), HalfAt(b + 2));
   }
 };
 
-// Bit j of a u32 for lane j (Q5_0 / Q5_1 high bits).
-HWY_ALIGN static constexpr int32_t kLaneBit[32] = {
-    1 << 0,  1 << 1,  1 << 2,  1 << 3,  1 << 4,  1 << 5,  1 << 6,  1 << 7,
-    1 << 8,  1 << 9,  1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15,
-    1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23,
-    1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29, 1 << 30, INT32_MIN};
+// Bit j of a u16 for lane j (Q5_0 / Q5_1 high bits).
+HWY_ALIGN static constexpr int16_t kLaneBit[16] = {
+    1 << 0, 1 << 1, 1 << 2,  1 << 3,  1 << 4,  1 << 5,  1 << 6,  1 << 7,
+    1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, INT16_MIN};
 
 // Q5_0 / Q5_1 quant values: low nibble as Q4_x, plus 16 if bit j of qh is set.
 template <class Sink>
-HWY_INLINE void AddQ5(const uint8_t* HWY_RESTRICT qs, uint32_t qh_bits, int32_t offset,
+HWY_INLINE void AddQ5(const uint8_t* HWY_RESTRICT qs, uint32_t qh_bits, int16_t offset,
                       size_t base, Sink& s) {
-  const DQ d;
-  const DQI di;
+  const D16 d;
   const size_t N = hn::Lanes(d);
-  const auto mask = hn::Set(di, 0xF), sixteen = hn::Set(di, 16), off = hn::Set(di, offset);
-  const auto qh = hn::Set(di, static_cast<int32_t>(qh_bits));
+  const auto mask = hn::Set(d, 0xF), sixteen = hn::Set(d, 16), off = hn::Set(d, offset);
+  const auto qh0 = hn::Set(d, static_cast<int16_t>(qh_bits & 0xFFFF));
+  const auto qh1 = hn::Set(d, static_cast<int16_t>(qh_bits >> 16));
   for (size_t i = 0; i < 16; i += N) {
-    const auto q = BytesAt(qs + i);
-    const auto h0 = hn::IfThenElseZero(hn::TestBit(qh, hn::Load(di, kLaneBit + i)), sixteen);
-    const auto h1 = hn::IfThenElseZero(hn::TestBit(qh, hn::Load(di, kLaneBit + 16 + i)), sixteen);
-    s.Add(0, base + i, hn::ConvertTo(d, hn::Sub(hn::Or(hn::And(q, mask), h0), off)));
-    s.Add(0, base + 16 + i, hn::ConvertTo(d, hn::Sub(hn::Or(hn::ShiftRight<4>(q), h1), off)));
+    const V16 q = BytesAt(qs + i);
+    const auto bit = hn::Load(d, kLaneBit + i);
+    const auto h0 = hn::IfThenElseZero(hn::TestBit(qh0, bit), sixteen);
+    const auto h1 = hn::IfThenElseZero(hn::TestBit(qh1, bit), sixteen);
+    s.template Add<0>(base + i, hn::Sub(hn::Or(hn::And(q, mask), h0), off));
+    s.template Add<0>(base + 16 + i, hn::Sub(hn::Or(hn::ShiftRight<4>(q), h1), off));
   }
 }
 
@@ -116,36 +118,37 @@ HWY_INLINE uint32_t U32At(const uint8_t* p) {
 // nibbles as Q4_0; value = d * (q - 16).
 struct BlockQ5_0 {
   static constexpr size_t kValues = 32, kBytes = 22;
+  static constexpr bool kHasMin = false;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
     AddQ5(b + 6, U32At(b + 2), 16, base, s);
-    s.End(0, base, 32, HalfAt(b), 0.0f);
+    s.template End<0>(base, 32, HalfAt(b), 0.0f);
   }
 };
 
 // Q5_1, 24 bytes: f16 d, f16 m, u32 high bits, 16 bytes; value = d * q + m.
 struct BlockQ5_1 {
   static constexpr size_t kValues = 32, kBytes = 24;
+  static constexpr bool kHasMin = true;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
     AddQ5(b + 8, U32At(b + 4), 0, base, s);
-    s.End(0, base, 32, HalfAt(b), HalfAt(b + 2));
+    s.template End<0>(base, 32, HalfAt(b), HalfAt(b + 2));
   }
 };
 
 // Q8_0, 34 bytes: f16 d, 32 int8; value = d * q.
 struct BlockQ8_0 {
   static constexpr size_t kValues = 32, kBytes = 34;
+  static constexpr bool kHasMin = false;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
-    const hn::Rebind<int8_t, DQ> di8;
+    const D16 d;
+    const hn::Rebind<int8_t, D16> di8;
     const size_t N = hn::Lanes(d);
     const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
-    for (size_t i = 0; i < 32; i += N) {
-      s.Add(0, base + i, hn::ConvertTo(d, hn::PromoteTo(DQI(), hn::LoadU(di8, q + i))));
-    }
-    s.End(0, base, 32, HalfAt(b), 0.0f);
+    for (size_t i = 0; i < 32; i += N) s.template Add<0>(base + i, hn::PromoteTo(d, hn::LoadU(di8, q + i)));
+    s.template End<0>(base, 32, HalfAt(b), 0.0f);
   }
 };
 
@@ -167,24 +170,25 @@ HWY_INLINE void ScaleMinK4(int j, const uint8_t* HWY_RESTRICT q, float* sc, floa
 // m_s; bytes 32j .. 32j + 31 hold sub-block 2j (low nibbles) and 2j+1 (high).
 struct BlockQ4_K {
   static constexpr size_t kValues = 256, kBytes = 144;
+  static constexpr bool kHasMin = true;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
+    const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(DQI(), 0xF);
+    const auto mask = hn::Set(d, 0xF);
     const float dd = HalfAt(b), dmin = HalfAt(b + 2);
     const uint8_t* HWY_RESTRICT qs = b + 16;
     for (int j = 0; j < 4; ++j, qs += 32, base += 64) {
       for (size_t i = 0; i < 32; i += N) {
-        const auto q = BytesAt(qs + i);
-        s.Add(0, base + i, hn::ConvertTo(d, hn::And(q, mask)));
-        s.Add(1, base + 32 + i, hn::ConvertTo(d, hn::ShiftRight<4>(q)));
+        const V16 q = BytesAt(qs + i);
+        s.template Add<0>(base + i, hn::And(q, mask));
+        s.template Add<1>(base + 32 + i, hn::ShiftRight<4>(q));
       }
       float sc, m;
       ScaleMinK4(2 * j, b + 4, &sc, &m);
-      s.End(0, base, 32, dd * sc, -(dmin * m));
+      s.template End<0>(base, 32, dd * sc, -(dmin * m));
       ScaleMinK4(2 * j + 1, b + 4, &sc, &m);
-      s.End(1, base + 32, 32, dd * sc, -(dmin * m));
+      s.template End<1>(base + 32, 32, dd * sc, -(dmin * m));
     }
   }
 };
@@ -194,29 +198,29 @@ struct BlockQ4_K {
 // 2j+1), 128 bytes of nibbles as Q4_K.
 struct BlockQ5_K {
   static constexpr size_t kValues = 256, kBytes = 176;
+  static constexpr bool kHasMin = true;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
-    const DQI di;
+    const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(di, 0xF), one = hn::Set(di, 1);
+    const auto mask = hn::Set(d, 0xF), one = hn::Set(d, 1);
     const float dd = HalfAt(b), dmin = HalfAt(b + 2);
     const uint8_t* HWY_RESTRICT qh = b + 16;
     const uint8_t* HWY_RESTRICT qs = b + 48;
     for (int j = 0; j < 4; ++j, qs += 32, base += 64) {
       for (size_t i = 0; i < 32; i += N) {
-        const auto q = BytesAt(qs + i);
-        const auto h = BytesAt(qh + i);
+        const V16 q = BytesAt(qs + i);
+        const V16 h = BytesAt(qh + i);
         const auto h0 = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * j), one));
         const auto h1 = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * j + 1), one));
-        s.Add(0, base + i, hn::ConvertTo(d, hn::Or(hn::And(q, mask), h0)));
-        s.Add(1, base + 32 + i, hn::ConvertTo(d, hn::Or(hn::ShiftRight<4>(q), h1)));
+        s.template Add<0>(base + i, hn::Or(hn::And(q, mask), h0));
+        s.template Add<1>(base + 32 + i, hn::Or(hn::ShiftRight<4>(q), h1));
       }
       float sc, m;
       ScaleMinK4(2 * j, b + 4, &sc, &m);
-      s.End(0, base, 32, dd * sc, -(dmin * m));
+      s.template End<0>(base, 32, dd * sc, -(dmin * m));
       ScaleMinK4(2 * j + 1, b + 4, &sc, &m);
-      s.End(1, base + 32, 32, dd * sc, -(dmin * m));
+      s.template End<1>(base + 32, 32, dd * sc, -(dmin * m));
     }
   }
 };
@@ -227,12 +231,12 @@ struct BlockQ5_K {
 // of qh[l]; value = d * scale[l / 16 + 2k] * (q - 32), sub-blocks of 16.
 struct BlockQ6_K {
   static constexpr size_t kValues = 256, kBytes = 210;
+  static constexpr bool kHasMin = false;  // bias != 0: the dot needs sums of x
   template <class Sink>
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
-    const DQ d;
-    const DQI di;
+    const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(di, 0xF), three = hn::Set(di, 3), off = hn::Set(di, 32);
+    const auto mask = hn::Set(d, 0xF), three = hn::Set(d, 3), off = hn::Set(d, 32);
     const float dd = HalfAt(b + 208);
     const int8_t* HWY_RESTRICT sc = reinterpret_cast<const int8_t*>(b + 192);
     const uint8_t* HWY_RESTRICT ql = b;
@@ -240,23 +244,23 @@ struct BlockQ6_K {
     for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8, base += 128) {
       for (size_t l0 = 0; l0 < 32; l0 += 16) {
         for (size_t l = l0; l < l0 + 16; l += N) {
-          const auto a = BytesAt(ql + l), c = BytesAt(ql + 32 + l), h = BytesAt(qh + l);
+          const V16 a = BytesAt(ql + l), c = BytesAt(ql + 32 + l), h = BytesAt(qh + l);
           const auto q1 = hn::Or(hn::And(a, mask), hn::ShiftLeft<4>(hn::And(h, three)));
           const auto q2 = hn::Or(hn::And(c, mask),
                                  hn::ShiftLeft<4>(hn::And(hn::ShiftRight<2>(h), three)));
           const auto q3 = hn::Or(hn::ShiftRight<4>(a),
                                  hn::ShiftLeft<4>(hn::And(hn::ShiftRight<4>(h), three)));
           const auto q4 = hn::Or(hn::ShiftRight<4>(c), hn::ShiftLeft<4>(hn::ShiftRight<6>(h)));
-          s.Add(0, base + l, hn::ConvertTo(d, hn::Sub(q1, off)));
-          s.Add(1, base + 32 + l, hn::ConvertTo(d, hn::Sub(q2, off)));
-          s.Add(2, base + 64 + l, hn::ConvertTo(d, hn::Sub(q3, off)));
-          s.Add(3, base + 96 + l, hn::ConvertTo(d, hn::Sub(q4, off)));
+          s.template Add<0>(base + l, hn::Sub(q1, off));
+          s.template Add<1>(base + 32 + l, hn::Sub(q2, off));
+          s.template Add<2>(base + 64 + l, hn::Sub(q3, off));
+          s.template Add<3>(base + 96 + l, hn::Sub(q4, off));
         }
         const size_t is = l0 / 16;
-        s.End(0, base + l0, 16, dd * sc[is], 0.0f);
-        s.End(1, base + 32 + l0, 16, dd * sc[is + 2], 0.0f);
-        s.End(2, base + 64 + l0, 16, dd * sc[is + 4], 0.0f);
-        s.End(3, base + 96 + l0, 16, dd * sc[is + 6], 0.0f);
+        s.template End<0>(base + l0, 16, dd * sc[is], 0.0f);
+        s.template End<1>(base + 32 + l0, 16, dd * sc[is + 2], 0.0f);
+        s.template End<2>(base + 64 + l0, 16, dd * sc[is + 4], 0.0f);
+        s.template End<3>(base + 96 + l0, 16, dd * sc[is + 6], 0.0f);
       }
     }
   }

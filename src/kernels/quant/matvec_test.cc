@@ -85,7 +85,9 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t cols, std::
 // from the reference by at most a rounding of scale * q + bias (FMA vs two
 // roundings): atol is relative to the row's largest value. Dot products are
 // f32 sums in a different order than the double reference: atol is relative
-// to sum_c |w_c x_c|, the scale of the rounding errors.
+// to sum_c |w_c x_c|, the scale of the rounding errors. MatVec over block types
+// also rounds x to i16 per 32 values (|error| <= dx / 2, dx = max |x| / 32767):
+// that adds sum_c |w_c| dx_c / 2 to atol, an exact bound.
 constexpr double kDequantRtol = 1e-6, kDequantAtolPerMax = 1e-6;
 constexpr double kDotRtol = 1e-5, kDotAtolPerAbsSum = 1e-5;
 
@@ -106,17 +108,29 @@ struct Expected {
 };
 
 Expected ExpectedProducts(GgmlType type, const uint8_t* w, int64_t rows, int64_t cols,
-                          const float* x, int64_t batch) {
+                          const float* x, int64_t batch, bool x_to_i16) {
   Expected e{std::vector<float>(rows * batch), std::vector<double>(rows * batch)};
   MatMulRef(type, w, rows, cols, x, batch, e.y.data());
+  // Half the i16 step of x, per value.
+  std::vector<double> half_step(cols * batch, 0.0);
+  if (x_to_i16) {
+    for (int64_t c0 = 0; c0 < cols * batch; c0 += 32) {
+      double m = 0;
+      for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(double{x[c]}));
+      for (int64_t c = c0; c < c0 + 32; ++c) half_step[c] = 0.5 * 1.001 * m / 32767;
+    }
+  }
   std::vector<float> row(cols);
   for (int64_t r = 0; r < rows; ++r) {
     DequantizeRowRef(type, w + r * RowBytes(type, cols), cols, row.data());
     for (int64_t b = 0; b < batch; ++b) {
-      double abs_sum = 0;
-      for (int64_t c = 0; c < cols; ++c) abs_sum += std::fabs(double{row[c]} * x[b * cols + c]);
+      double abs_sum = 0, x_error = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        abs_sum += std::fabs(double{row[c]} * x[b * cols + c]);
+        x_error += std::fabs(double{row[c]}) * half_step[b * cols + c];
+      }
       const int64_t i = b * rows + r;
-      e.tol[i] = kDotAtolPerAbsSum * abs_sum + kDotRtol * std::fabs(e.y[i]);
+      e.tol[i] = kDotAtolPerAbsSum * abs_sum + x_error + kDotRtol * std::fabs(e.y[i]);
     }
   }
   return e;
@@ -141,7 +155,8 @@ TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
         std::memcpy(wbuf.data() + 1, w.data(), w.size());
         std::vector<float> xbuf = testing::RandomFloats(rng, cols + 1);
         const float* x = xbuf.data() + 1;
-        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 1);
+        const Expected e =
+            ExpectedProducts(type, w.data(), rows, cols, x, 1, Traits(type).block_size > 1);
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             std::vector<float> got(rows);
@@ -169,7 +184,7 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
         const std::vector<float> xbuf = testing::RandomFloats(rng, cols * 17 + 1);
         const float* x = xbuf.data() + 1;
-        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 17);
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 17, false);
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             for (int64_t batch : {1, 3, 8, 17}) {
