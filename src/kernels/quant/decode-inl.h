@@ -154,15 +154,21 @@ struct BlockQ8_0 {
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block, packed
 // in 12 bytes: j < 4 in the low 6 bits of bytes j and j + 4; j >= 4 in the
-// nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j.
-HWY_INLINE void ScaleMinK4(int j, const uint8_t* HWY_RESTRICT q, float* sc, float* m) {
+// nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j. Scalar on
+// purpose: building a vector from scalar stores stalls store forwarding. The
+// products d * scale and dmin * min are the reference's f32 products.
+HWY_INLINE void ScaleMinK4(int j, const uint8_t* HWY_RESTRICT q, float d, float dmin, float* dsc,
+                           float* dmin_m) {
+  int sc, m;
   if (j < 4) {
-    *sc = static_cast<float>(q[j] & 63);
-    *m = static_cast<float>(q[j + 4] & 63);
+    sc = q[j] & 63;
+    m = q[j + 4] & 63;
   } else {
-    *sc = static_cast<float>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<float>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
+  *dsc = d * static_cast<float>(sc);
+  *dmin_m = dmin * static_cast<float>(m);
 }
 
 // Q4_K, 144 bytes / 256 values: f16 d, f16 dmin, 12 bytes of 6-bit scales and
@@ -184,11 +190,11 @@ struct BlockQ4_K {
         s.template Add<0>(base + i, hn::And(q, mask));
         s.template Add<1>(base + 32 + i, hn::ShiftRight<4>(q));
       }
-      float sc, m;
-      ScaleMinK4(2 * j, b + 4, &sc, &m);
-      s.template End<0>(base, 32, dd * sc, -(dmin * m));
-      ScaleMinK4(2 * j + 1, b + 4, &sc, &m);
-      s.template End<1>(base + 32, 32, dd * sc, -(dmin * m));
+      float dsc, dmin_m;
+      ScaleMinK4(2 * j, b + 4, dd, dmin, &dsc, &dmin_m);
+      s.template End<0>(base, 32, dsc, -dmin_m);
+      ScaleMinK4(2 * j + 1, b + 4, dd, dmin, &dsc, &dmin_m);
+      s.template End<1>(base + 32, 32, dsc, -dmin_m);
     }
   }
 };
@@ -216,11 +222,11 @@ struct BlockQ5_K {
         s.template Add<0>(base + i, hn::Or(hn::And(q, mask), h0));
         s.template Add<1>(base + 32 + i, hn::Or(hn::ShiftRight<4>(q), h1));
       }
-      float sc, m;
-      ScaleMinK4(2 * j, b + 4, &sc, &m);
-      s.template End<0>(base, 32, dd * sc, -(dmin * m));
-      ScaleMinK4(2 * j + 1, b + 4, &sc, &m);
-      s.template End<1>(base + 32, 32, dd * sc, -(dmin * m));
+      float dsc, dmin_m;
+      ScaleMinK4(2 * j, b + 4, dd, dmin, &dsc, &dmin_m);
+      s.template End<0>(base, 32, dsc, -dmin_m);
+      ScaleMinK4(2 * j + 1, b + 4, dd, dmin, &dsc, &dmin_m);
+      s.template End<1>(base + 32, 32, dsc, -dmin_m);
     }
   }
 };
@@ -236,31 +242,42 @@ struct BlockQ6_K {
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT b, size_t base, Sink& s) {
     const D16 d;
     const size_t N = hn::Lanes(d);
-    const auto mask = hn::Set(d, 0xF), three = hn::Set(d, 3), off = hn::Set(d, 32);
-    const float dd = HalfAt(b + 208);
-    const int8_t* HWY_RESTRICT sc = reinterpret_cast<const int8_t*>(b + 192);
+    const auto mask = hn::Set(d, 0xF), hi2 = hn::Set(d, 0x30), off = hn::Set(d, 32);
+    // dsc[k] = d * scale_k (the reference's f32 product), 16 at a time.
+    HWY_ALIGN float dsc_all[16];
+    {
+      const hn::CappedTag<float, 16> df;
+      const hn::Rebind<int8_t, decltype(df)> di8;
+      const hn::Rebind<int32_t, decltype(df)> di32;
+      const auto dd = hn::Set(df, HalfAt(b + 208));
+      const int8_t* HWY_RESTRICT sc = reinterpret_cast<const int8_t*>(b + 192);
+      for (size_t k = 0; k < 16; k += hn::Lanes(df)) {
+        hn::Store(hn::Mul(dd, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(di8, sc + k)))), df,
+                  dsc_all + k);
+      }
+    }
+    const float* HWY_RESTRICT dsc = dsc_all;
     const uint8_t* HWY_RESTRICT ql = b;
     const uint8_t* HWY_RESTRICT qh = b + 128;
-    for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8, base += 128) {
+    for (int half = 0; half < 2; ++half, ql += 64, qh += 32, dsc += 8, base += 128) {
       for (size_t l0 = 0; l0 < 32; l0 += 16) {
         for (size_t l = l0; l < l0 + 16; l += N) {
           const V16 a = BytesAt(ql + l), c = BytesAt(ql + 32 + l), h = BytesAt(qh + l);
-          const auto q1 = hn::Or(hn::And(a, mask), hn::ShiftLeft<4>(hn::And(h, three)));
-          const auto q2 = hn::Or(hn::And(c, mask),
-                                 hn::ShiftLeft<4>(hn::And(hn::ShiftRight<2>(h), three)));
-          const auto q3 = hn::Or(hn::ShiftRight<4>(a),
-                                 hn::ShiftLeft<4>(hn::And(hn::ShiftRight<4>(h), three)));
-          const auto q4 = hn::Or(hn::ShiftRight<4>(c), hn::ShiftLeft<4>(hn::ShiftRight<6>(h)));
+          // Bits 2k, 2k+1 of h moved to bits 4, 5 (h < 256, so no sign bits).
+          const auto q1 = hn::Or(hn::And(a, mask), hn::And(hn::ShiftLeft<4>(h), hi2));
+          const auto q2 = hn::Or(hn::And(c, mask), hn::And(hn::ShiftLeft<2>(h), hi2));
+          const auto q3 = hn::Or(hn::ShiftRight<4>(a), hn::And(h, hi2));
+          const auto q4 = hn::Or(hn::ShiftRight<4>(c), hn::And(hn::ShiftRight<2>(h), hi2));
           s.template Add<0>(base + l, hn::Sub(q1, off));
           s.template Add<1>(base + 32 + l, hn::Sub(q2, off));
           s.template Add<2>(base + 64 + l, hn::Sub(q3, off));
           s.template Add<3>(base + 96 + l, hn::Sub(q4, off));
         }
         const size_t is = l0 / 16;
-        s.template End<0>(base + l0, 16, dd * sc[is], 0.0f);
-        s.template End<1>(base + 32 + l0, 16, dd * sc[is + 2], 0.0f);
-        s.template End<2>(base + 64 + l0, 16, dd * sc[is + 4], 0.0f);
-        s.template End<3>(base + 96 + l0, 16, dd * sc[is + 6], 0.0f);
+        s.template End<0>(base + l0, 16, dsc[is], 0.0f);
+        s.template End<1>(base + 32 + l0, 16, dsc[is + 2], 0.0f);
+        s.template End<2>(base + 64 + l0, 16, dsc[is + 4], 0.0f);
+        s.template End<3>(base + 96 + l0, 16, dsc[is + 6], 0.0f);
       }
     }
   }

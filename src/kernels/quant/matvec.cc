@@ -69,7 +69,10 @@ QuantizedX QuantizeX(const float* HWY_RESTRICT x, size_t cols, bool need_sums) {
 
 // Dot product with the quantized x: per sub-block, i16 q x i16 x16 -> i32 in a
 // vector (exact), then one f32 FMA with scale * dx; the bias (minus the block
-// min, Q4_1/Q5_1/Q4_K/Q5_K) multiplies the f32 sum of x over the sub-block.
+// min, Q4_1/Q5_1/Q4_K/Q5_K: kHasMin) multiplies the f32 sum of x over the
+// sub-block. Accumulators per slot (two in f32), so that the FMA chains of
+// consecutive sub-blocks are independent.
+template <bool kHasMin>
 struct DotSink {
   using D32 = hn::Repartition<int32_t, D16>;
   using DF32 = hn::Rebind<float, D32>;
@@ -81,14 +84,14 @@ struct DotSink {
   // Open sub-blocks by slot, as named members so that they stay in registers;
   // b0 / b1: ReorderWidenMulAccumulate's two halves.
   V32 b0_0, b0_1, b0_2, b0_3, b1_0, b1_1, b1_2, b1_3;
-  hn::Vec<DF32> acc;
-  float corr = 0.0f;
+  hn::Vec<DF32> acc0, acc1;
+  float corr0 = 0.0f, corr1 = 0.0f;
 
   explicit DotSink(const QuantizedX& q)
       : x16(q.x16.get()), dx(q.dx.data()), xsum32(q.xsum32.data()) {
     const D32 d;
     b0_0 = b0_1 = b0_2 = b0_3 = b1_0 = b1_1 = b1_2 = b1_3 = hn::Zero(d);
-    acc = hn::Zero(DF32());
+    acc0 = acc1 = hn::Zero(DF32());
   }
   template <int kSlot>
   HWY_INLINE V32& B0() {
@@ -113,12 +116,15 @@ struct DotSink {
   HWY_INLINE void End(size_t start, size_t len, float scale, float bias) {
     const DF32 df;
     const auto sum = hn::ConvertTo(df, hn::Add(B0<kSlot>(), B1<kSlot>()));
+    auto& acc = (kSlot & 1) ? acc1 : acc0;
     acc = hn::MulAdd(hn::Set(df, scale * dx[start / kXBlock]), sum, acc);
     B0<kSlot>() = B1<kSlot>() = hn::Zero(D32());
-    // Only Q4_1/Q5_1/Q4_K/Q5_K have a bias, all with 32-value sub-blocks.
-    if (bias != 0.0f) corr += bias * xsum32[start / kXBlock];
+    // The types with a bias all have 32-value sub-blocks.
+    if constexpr (kHasMin) ((kSlot & 1) ? corr1 : corr0) += bias * xsum32[start / kXBlock];
   }
-  HWY_INLINE float Sum() const { return hn::GetLane(hn::SumOfLanes(DF32(), acc)) + corr; }
+  HWY_INLINE float Sum() const {
+    return hn::GetLane(hn::SumOfLanes(DF32(), hn::Add(acc0, acc1))) + (corr0 + corr1);
+  }
 };
 
 // Store into out: the integers into a block-sized i16 buffer, then the affine
@@ -202,7 +208,7 @@ void DequantizePlain(const T* HWY_RESTRICT w, size_t n, float* HWY_RESTRICT out)
 
 template <class Block>
 float DotBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX& x) {
-  DotSink s(x);
+  DotSink<Block::kHasMin> s(x);
   for (size_t k = 0; k < blocks; ++k) Block::Decode(row + k * Block::kBytes, k * Block::kValues, s);
   return s.Sum();
 }
