@@ -152,23 +152,33 @@ struct BlockQ8_0 {
   }
 };
 
-// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block, packed
-// in 12 bytes: j < 4 in the low 6 bits of bytes j and j + 4; j >= 4 in the
-// nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j. Scalar on
-// purpose: building a vector from scalar stores stalls store forwarding. The
-// products d * scale and dmin * min are the reference's f32 products.
-HWY_INLINE void ScaleMinK4(int j, const uint8_t* HWY_RESTRICT q, float d, float dmin, float* dsc,
-                           float* dmin_m) {
-  int sc, m;
-  if (j < 4) {
-    sc = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+// The 6-bit scales and mins of the 8 sub-blocks of a Q4_K / Q5_K block, packed
+// in 12 bytes q: sub-block j < 4 in the low 6 bits of bytes j (scale) and
+// j + 4 (min); j >= 4 in the low / high nibble of byte j + 4, with the top 2
+// bits of bytes j - 4 / j as bits 4, 5. Unpacked 4 at a time in u32 words (one
+// byte each), then converted as a vector: dsc[j] = d * scale_j and
+// dmin_m[j] = dmin * min_j, the reference's f32 products. (Scalar stores
+// gathered by a vector load would stall store forwarding.)
+HWY_INLINE void ScalesMinsK4(const uint8_t* HWY_RESTRICT q, float d, float dmin,
+                             float* HWY_RESTRICT dsc, float* HWY_RESTRICT dmin_m) {
+  const uint32_t u0 = U32At(q), u1 = U32At(q + 4), u2 = U32At(q + 8);
+  const uint32_t sc_lo = u0 & 0x3F3F3F3Fu, m_lo = u1 & 0x3F3F3F3Fu;
+  const uint32_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
+  const uint32_t m_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
+  const uint64_t sc8 = sc_lo | (static_cast<uint64_t>(sc_hi) << 32);
+  const uint64_t m8 = m_lo | (static_cast<uint64_t>(m_hi) << 32);
+  const hn::CappedTag<float, 8> df;
+  const hn::Rebind<uint8_t, decltype(df)> du8;
+  const hn::Rebind<int32_t, decltype(df)> di32;
+  const uint8_t* sc_bytes = reinterpret_cast<const uint8_t*>(&sc8);
+  const uint8_t* m_bytes = reinterpret_cast<const uint8_t*>(&m8);
+  const auto vd = hn::Set(df, d), vdmin = hn::Set(df, dmin);
+  for (size_t j = 0; j < 8; j += hn::Lanes(df)) {
+    hn::Store(hn::Mul(vd, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(du8, sc_bytes + j)))),
+              df, dsc + j);
+    hn::Store(hn::Mul(vdmin, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(du8, m_bytes + j)))),
+              df, dmin_m + j);
   }
-  *dsc = d * static_cast<float>(sc);
-  *dmin_m = dmin * static_cast<float>(m);
 }
 
 // Q4_K, 144 bytes / 256 values: f16 d, f16 dmin, 12 bytes of 6-bit scales and
@@ -182,7 +192,8 @@ struct BlockQ4_K {
     const D16 d;
     const size_t N = hn::Lanes(d);
     const auto mask = hn::Set(d, 0xF);
-    const float dd = HalfAt(b), dmin = HalfAt(b + 2);
+    HWY_ALIGN float dsc[8], dmin_m[8];
+    ScalesMinsK4(b + 4, HalfAt(b), HalfAt(b + 2), dsc, dmin_m);
     const uint8_t* HWY_RESTRICT qs = b + 16;
     for (int j = 0; j < 4; ++j, qs += 32, base += 64) {
       for (size_t i = 0; i < 32; i += N) {
@@ -190,11 +201,8 @@ struct BlockQ4_K {
         s.template Add<0>(base + i, hn::And(q, mask));
         s.template Add<1>(base + 32 + i, hn::ShiftRight<4>(q));
       }
-      float dsc, dmin_m;
-      ScaleMinK4(2 * j, b + 4, dd, dmin, &dsc, &dmin_m);
-      s.template End<0>(base, 32, dsc, -dmin_m);
-      ScaleMinK4(2 * j + 1, b + 4, dd, dmin, &dsc, &dmin_m);
-      s.template End<1>(base + 32, 32, dsc, -dmin_m);
+      s.template End<0>(base, 32, dsc[2 * j], -dmin_m[2 * j]);
+      s.template End<1>(base + 32, 32, dsc[2 * j + 1], -dmin_m[2 * j + 1]);
     }
   }
 };
@@ -210,7 +218,8 @@ struct BlockQ5_K {
     const D16 d;
     const size_t N = hn::Lanes(d);
     const auto mask = hn::Set(d, 0xF), one = hn::Set(d, 1);
-    const float dd = HalfAt(b), dmin = HalfAt(b + 2);
+    HWY_ALIGN float dsc[8], dmin_m[8];
+    ScalesMinsK4(b + 4, HalfAt(b), HalfAt(b + 2), dsc, dmin_m);
     const uint8_t* HWY_RESTRICT qh = b + 16;
     const uint8_t* HWY_RESTRICT qs = b + 48;
     for (int j = 0; j < 4; ++j, qs += 32, base += 64) {
@@ -222,11 +231,8 @@ struct BlockQ5_K {
         s.template Add<0>(base + i, hn::Or(hn::And(q, mask), h0));
         s.template Add<1>(base + 32 + i, hn::Or(hn::ShiftRight<4>(q), h1));
       }
-      float dsc, dmin_m;
-      ScaleMinK4(2 * j, b + 4, dd, dmin, &dsc, &dmin_m);
-      s.template End<0>(base, 32, dsc, -dmin_m);
-      ScaleMinK4(2 * j + 1, b + 4, dd, dmin, &dsc, &dmin_m);
-      s.template End<1>(base + 32, 32, dsc, -dmin_m);
+      s.template End<0>(base, 32, dsc[2 * j], -dmin_m[2 * j]);
+      s.template End<1>(base + 32, 32, dsc[2 * j + 1], -dmin_m[2 * j + 1]);
     }
   }
 };
