@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
+#include "src/util/f16.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/kernels/quant/matvec.cc"
@@ -173,6 +174,27 @@ HWY_INLINE hn::Vec<D> LoadPlain(D d, const hwy::bfloat16_t* HWY_RESTRICT p) {
   return hn::BitCast(d, hn::ShiftLeft<16>(bits));
 }
 
+// One value, for the tails: memcpy, since rows need not be element-aligned
+// (a scalar float load from a misaligned address is undefined behaviour).
+HWY_INLINE float ScalarAt(const float* p) {
+  float v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+HWY_INLINE float ScalarAt(const hwy::float16_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return F16ToF32(h);
+}
+HWY_INLINE float ScalarAt(const hwy::bfloat16_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float v;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
 // sum_c w[c] x[c]: four accumulators to hide FMA latency.
 template <typename T>
 float DotPlain(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, size_t n) {
@@ -187,11 +209,9 @@ float DotPlain(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, size_t n) {
     a3 = hn::MulAdd(LoadPlain(df, w + i + 3 * N), hn::LoadU(df, x + i + 3 * N), a3);
   }
   for (; i + N <= n; i += N) a0 = hn::MulAdd(LoadPlain(df, w + i), hn::LoadU(df, x + i), a0);
-  const hn::CappedTag<float, 1> d1;
-  auto t = hn::Zero(d1);
-  for (; i < n; ++i) t = hn::MulAdd(LoadPlain(d1, w + i), hn::LoadU(d1, x + i), t);
-  return hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)))) +
-         hn::GetLane(t);
+  float t = 0.0f;
+  for (; i < n; ++i) t += ScalarAt(w + i) * x[i];
+  return hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)))) + t;
 }
 
 template <typename T>
@@ -200,8 +220,7 @@ void DequantizePlain(const T* HWY_RESTRICT w, size_t n, float* HWY_RESTRICT out)
   const size_t N = hn::Lanes(df);
   size_t i = 0;
   for (; i + N <= n; i += N) hn::StoreU(LoadPlain(df, w + i), df, out + i);
-  const hn::CappedTag<float, 1> d1;
-  for (; i < n; ++i) hn::StoreU(LoadPlain(d1, w + i), d1, out + i);
+  for (; i < n; ++i) out[i] = ScalarAt(w + i);
 }
 
 // ---------------------------------------------------------------- rows
