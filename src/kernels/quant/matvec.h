@@ -28,7 +28,7 @@ void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const floa
 
 // y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
 // are dequantized once into an f32 scratch that stays in L2 and reused across
-// the whole batch (4 rows x 2 batch register tiles). x: [batch, cols],
+// the whole batch (4 rows x 3 batch register tiles). x: [batch, cols],
 // y: [batch, rows].
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
             int64_t batch, float* y, int num_threads);
