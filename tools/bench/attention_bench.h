@@ -26,7 +26,7 @@ struct AttentionBenchOptions {
   int threads = 0;        // 0: all OpenMP threads
   int repeats = 7;
   std::string semantics = "paper";
-  std::string gqa_aggregate = "max";
+  std::string gqa_aggregate = "softmax-sum";
   std::string kv_type = "f16";
   unsigned seed = 1;
 };

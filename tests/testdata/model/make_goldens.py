@@ -1,0 +1,73 @@
+"""Logit and greedy-generation goldens for quest's model tests, from llama.cpp.
+
+Run with the oracle venv described in README.md (llama-cpp-python is never a
+quest dependency):
+    /root/oracle-venv/bin/python tests/testdata/model/make_goldens.py models/
+Writes gemma3.json and smollm2.json beside this script: for a few prompts, the
+token ids (llama.cpp's tokenization), the top-5 (id, logit) at chosen
+positions, and 32 greedy tokens after the prompt.
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from llama_cpp import Llama
+
+MODELS = {
+    "gemma3": "gemma-3-270m-q4_k_m.gguf",
+    "smollm2": "smollm2-135m-instruct-q4_1.gguf",
+}
+
+PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n",
+    "Once upon a time, in a small village by the sea, there lived",
+]
+
+
+def long_prompt():
+    # About 2K tokens of varied text, so positions up to 2K are checked.
+    words = ("the grass is green and the sky is blue while the sun is yellow; "
+             "rivers run to the sea, numbers like 1234 and 56789 appear, "
+             "and Paris, Tokyo and Lagos are cities. ")
+    return (words * 60).strip()
+
+
+def main(models_dir):
+    out_dir = Path(__file__).parent
+    for name, file in MODELS.items():
+        llm = Llama(model_path=str(Path(models_dir) / file), n_ctx=4096, logits_all=True,
+                    n_threads=2, verbose=False, seed=0)
+        cases = []
+        for text in PROMPTS + [long_prompt()]:
+            tokens = llm.tokenize(text.encode(), add_bos=True, special=False)
+            tokens = tokens[:2048]
+            llm.reset()
+            llm.eval(tokens)
+            n = len(tokens)
+            positions = sorted({0, n // 2, n - 1} | ({511, 1023, 2047} & set(range(n))))
+            top = []
+            for p in positions:
+                logits = np.array(llm.scores[p], dtype=np.float64)
+                ids = np.argsort(-logits)[:5]
+                top.append({"position": int(p),
+                            "top5": [[int(i), float(logits[i])] for i in ids]})
+            greedy = []
+            if n < 600:  # greedy continuation for the short prompts
+                llm.reset()
+                llm.eval(tokens)
+                for _ in range(32):
+                    nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+                    greedy.append(nxt)
+                    llm.eval([nxt])
+            cases.append({"text": text, "tokens": [int(t) for t in tokens], "logits": top,
+                          "greedy": greedy})
+        (out_dir / f"{name}.json").write_text(json.dumps(
+            {"model": file, "oracle": "llama-cpp-python 0.3.36 (llama.cpp, CPU)", "cases": cases},
+            indent=1))
+        print(name, "done")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
