@@ -20,5 +20,6 @@ Command AddGenerateCommand(CLI::App* app);
 Command AddInfoCommand(CLI::App* app);
 Command AddMakeModelCommand(CLI::App* app);
 Command AddBenchDecodeCommand(CLI::App* bench);
+Command AddBenchRecallCommand(CLI::App* bench);
 
 }  // namespace quest

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   commands.push_back(quest::AddInfoCommand(&app));
   commands.push_back(quest::AddMakeModelCommand(&app));
   commands.push_back(quest::AddBenchDecodeCommand(bench));
+  commands.push_back(quest::AddBenchRecallCommand(bench));
 #endif
   try {
     app.parse(argc, argv);
