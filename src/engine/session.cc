@@ -9,8 +9,8 @@
 
 #include "src/kernels/kernels.h"
 #include "src/kernels/ops.h"
-#include "src/kernels/reference.h"
 #include "src/kernels/quant/matvec.h"
+#include "src/kernels/reference.h"
 
 namespace quest {
 
@@ -47,6 +47,40 @@ Session::Session(const Model& model, const SessionOptions& opts, KvCache cache, 
     : model_(model), opts_(opts), cache_(std::move(cache)), context_(context) {
   threads_ = opts.threads > 0 ? opts.threads : omp_get_max_threads();
   opts_.attention.quest.scale = model.config().attn_scale;
+  ResetEviction();
+}
+
+void Session::ResetEviction() {
+  eviction_.clear();
+  const AttentionPolicy& p = opts_.attention;
+  if (!IsEviction(p.method)) return;
+  const Eviction e = p.method == AttentionMethod::kStreaming ? Eviction::kStreaming
+                     : p.method == AttentionMethod::kH2O     ? Eviction::kH2O
+                                                             : Eviction::kTova;
+  eviction_.assign(model_.config().num_layers, TokenEviction(e, p.quest.budget, p.sink_tokens));
+}
+
+int Session::kept_tokens(int layer) const {
+  if (layer < 0 || layer >= static_cast<int>(eviction_.size()) || !eviction_[layer].initialized()) {
+    return -1;
+  }
+  return static_cast<int>(eviction_[layer].kept(0).size());
+}
+
+Status Session::CopyStateFrom(const Session& src) {
+  if (&src.model_ != &model_ || src.context_ != context_) {
+    return Status::Error("session copy: the sessions differ in model or context");
+  }
+  QE_RETURN_IF_ERROR(cache_.CopyFrom(src.cache_));
+  seq_ = src.seq_;
+  if (src.opts_.attention.method == opts_.attention.method &&
+      src.opts_.attention.quest.budget == opts_.attention.quest.budget &&
+      src.opts_.attention.sink_tokens == opts_.attention.sink_tokens) {
+    eviction_ = src.eviction_;
+  } else {
+    ResetEviction();
+  }
+  return Status();
 }
 
 size_t Session::kv_cache_bytes() const {
@@ -90,7 +124,8 @@ Status Session::FillSynthetic(int depth, uint64_t seed) {
     s ^= s << 25;
     s ^= s >> 27;
     return static_cast<float>(static_cast<uint32_t>((s * 0x2545F4914F6CDD1DULL) >> 40)) *
-               (2.0f / 16777216.0f) - 1.0f;
+               (2.0f / 16777216.0f) -
+           1.0f;
   };
   for (int l = 0; l < c.num_layers; ++l) {
     Sequence at = seq_;
@@ -116,8 +151,12 @@ Status Session::SetAttentionPolicy(const AttentionPolicy& policy) {
     return Status::Error(StrFormat("invalid budget %d or dense layers %d", policy.quest.budget,
                                    policy.dense_layers));
   }
+  if (IsEviction(policy.method) && policy.sink_tokens < 0) {
+    return Status::Error(StrFormat("invalid sink tokens %d", policy.sink_tokens));
+  }
   opts_.attention = policy;
   opts_.attention.quest.scale = model_.config().attn_scale;
+  ResetEviction();
   return Status();
 }
 
@@ -265,7 +304,11 @@ void Session::Attend(int layer, int pos, bool decode, const float* q, float* out
     return;
   }
   const AttentionPolicy& p = opts_.attention;
-  const bool sparse = decode && p.method == AttentionMethod::kQuest && layer >= p.dense_layers;
+  const bool sparse = decode && p.method != AttentionMethod::kDense && layer >= p.dense_layers;
+  if (sparse && IsEviction(p.method)) {
+    AttendEvicting(layer, pos, q, out);
+    return;
+  }
   if (sparse) {
     if (opts_.measure_selection_recall) MeasureRecall(kv, q);
     selector_.Select(q, c.num_heads, kv, view_, p.quest, threads_, &pages_);
@@ -290,6 +333,33 @@ void Session::Attend(int layer, int pos, bool decode, const float* q, float* out
   }
 }
 
+void Session::AttendEvicting(int layer, int pos, const float* q, float* out) {
+  const ModelConfig& c = model_.config();
+  const PagedKv kv = cache_.View(layer);
+  const int S = kv.page_size;
+  TokenEviction& ev = eviction_[layer];
+  // Eviction starts at the first decode step, from the dense prefill's cache.
+  if (!ev.initialized()) ev.Init(c.num_kv_heads, pos);
+  ev.Append(pos);
+  window_.indptr.assign(1, 0);
+  window_.slots.clear();
+  for (int h = 0; h < c.num_kv_heads; ++h) {
+    for (int32_t t : ev.kept(h)) window_.slots.push_back(view_.pages[t / S] * S + t % S);
+    window_.indptr.push_back(static_cast<int32_t>(window_.slots.size()));
+  }
+  AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, threads_, out,
+               ev.needs_probs() ? &probs_ : nullptr);
+  if (opts_.check_attention) {
+    std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
+    ref::AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, want.data());
+    CheckAgainstReference(want.data(), out, want.size());
+    ++checked_sparse_;
+  }
+  const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;
+  last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
+  ev.Update(probs_, c.num_heads);
+}
+
 void Session::CheckAgainstReference(const float* want, const float* got, size_t n) {
   double max_diff = 0, max_ref = 1;
   for (size_t i = 0; i < n; ++i) {
@@ -311,8 +381,8 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
   // Dense probabilities of every token, per query head (lists per KV head).
   std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
   std::vector<std::vector<float>> probs;
-  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale,
-              threads_, out.data(), &probs);
+  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale, threads_,
+              out.data(), &probs);
   // Page mass per head.
   std::vector<std::vector<double>> mass(c.num_heads, std::vector<double>(num_pages, 0.0));
   for (int h = 0; h < c.num_heads; ++h) {

@@ -9,6 +9,7 @@
 
 #include "src/engine/attention_policy.h"
 #include "src/engine/model.h"
+#include "src/evict/token_eviction.h"
 #include "src/kv/kv_cache.h"
 #include "src/quest/page_select.h"
 
@@ -53,13 +54,25 @@ class Session {
   // depths a real prefill would take too long to reach. Not a model state.
   Status FillSynthetic(int depth, uint64_t seed);
   // Decode steps after this use the new policy; page size and KV type are the
-  // cache's and must not change.
+  // cache's and must not change. Eviction baselines start over from the full
+  // cache (their keep lists are dropped).
   Status SetAttentionPolicy(const AttentionPolicy& policy);
+
+  // Makes this session's sequence an exact copy of src's: KV pages, metadata,
+  // position, and the eviction keep lists when both run the same method. The
+  // evaluation prefills once and forks every method from the snapshot. Both
+  // sessions must share the model and the cache configuration (context, page
+  // size, KV type); this session's attention policy stays its own.
+  Status CopyStateFrom(const Session& src);
 
   int position() const { return seq_.length; }
   int context() const { return context_; }
   const Model& model() const { return model_; }
   const AttentionPolicy& policy() const { return opts_.attention; }
+  // Tokens the eviction baseline still holds in a layer's first KV head (-1
+  // when the layer has no keep list: dense layers, other methods, before the
+  // first decode step).
+  int kept_tokens(int layer) const;
   // K/V (+ Quest metadata) bytes attention read in the last Decode, all layers.
   double last_kv_bytes_read() const { return last_kv_bytes_; }
   size_t kv_cache_bytes() const;
@@ -85,6 +98,10 @@ class Session {
   void Forward(const int32_t* tokens, int n, bool decode, float* logits);
   // Attention of token t of the chunk (absolute position pos) in layer l.
   void Attend(int layer, int pos, bool decode, const float* q, float* out);
+  // Decode attention of an eviction baseline: attend over the layer's keep
+  // lists, then let the policy evict.
+  void AttendEvicting(int layer, int pos, const float* q, float* out);
+  void ResetEviction();
 
   const Model& model_;
   SessionOptions opts_;
@@ -94,6 +111,8 @@ class Session {
   int context_;
   int threads_;
   PageSelector selector_;
+  std::vector<TokenEviction> eviction_;  // [layer] keep lists (eviction methods only)
+  std::vector<std::vector<float>> probs_;
   PageList pages_;
   TokenList window_;
   double last_kv_bytes_ = 0;

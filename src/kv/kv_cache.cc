@@ -2,13 +2,15 @@
 #include "src/kv/kv_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "src/kernels/kernels.h"
 
 namespace quest {
 
 Status KvCacheConfig::Validate() const {
-  if (num_layers <= 0) return Status::Error(StrFormat("num_layers must be > 0, got %d", num_layers));
+  if (num_layers <= 0)
+    return Status::Error(StrFormat("num_layers must be > 0, got %d", num_layers));
   if (num_kv_heads <= 0) {
     return Status::Error(StrFormat("num_kv_heads must be > 0, got %d", num_kv_heads));
   }
@@ -63,6 +65,23 @@ Status KvCache::Reserve(Sequence* seq, int n) {
   return Status();
 }
 
+Status KvCache::CopyFrom(const KvCache& src) {
+  const KvCacheConfig& a = config_;
+  const KvCacheConfig& b = src.config_;
+  if (a.num_layers != b.num_layers || a.num_kv_heads != b.num_kv_heads ||
+      a.head_dim != b.head_dim || a.page_size != b.page_size || a.type != b.type ||
+      a.num_pages != b.num_pages) {
+    return Status::Error("KV cache copy: the two caches' configurations differ");
+  }
+  for (int l = 0; l < a.num_layers; ++l) {
+    std::memcpy(kv_[l].data(), src.kv_[l].data(), kv_[l].size());
+    std::memcpy(kmax_[l].data(), src.kmax_[l].data(), kmax_[l].size());
+    std::memcpy(kmin_[l].data(), src.kmin_[l].data(), kmin_[l].size());
+  }
+  free_ = src.free_;
+  return Status();
+}
+
 void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const float* v,
                     int num_threads) {
   const int S = config_.page_size;
@@ -107,8 +126,8 @@ void KvCache::Release(Sequence* seq) {
 PagedKv KvCache::View(int layer) const {
   PagedKv view;
   view.k = kv_[layer].data();
-  view.v = kv_[layer].data() + static_cast<size_t>(config_.page_size) * config_.head_dim *
-                                   KvTypeSize(config_.type);
+  view.v = kv_[layer].data() +
+           static_cast<size_t>(config_.page_size) * config_.head_dim * KvTypeSize(config_.type);
   view.kmax = kmax_[layer].data();
   view.kmin = kmin_[layer].data();
   view.type = config_.type;

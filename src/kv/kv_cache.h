@@ -60,6 +60,10 @@ class KvCache {
   void Advance(Sequence* seq, int n) const;
   // Returns the sequence's pages to the pool.
   void Release(Sequence* seq);
+  // Makes this cache an exact copy of src (same config): pages, metadata and
+  // the free list, so src's sequences are valid here too. An explicit copy of
+  // the whole pool (a snapshot), reusing this cache's allocation.
+  Status CopyFrom(const KvCache& src);
 
   PagedKv View(int layer) const;
 
@@ -70,7 +74,7 @@ class KvCache {
   size_t kv_elems_ = 0;    // elements of one layer's K and V: heads * pages * 2 * S * D
   size_t meta_elems_ = 0;  // elements of one layer's kmax (or kmin)
   std::vector<AlignedArray<uint8_t>> kv_, kmax_, kmin_;  // [layer], layout of PagedKv
-  std::vector<int32_t> free_;                               // stack of free page ids
+  std::vector<int32_t> free_;                            // stack of free page ids
 };
 
 // The list of all pages of seq (dense attention), one list per KV head or per
