@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything quest needs on a fresh Debian 12, and nothing twice:
 # Debian packages (compiler, CMake, Ninja, and every library, found by
-# find_package) and the project's Python venv (.venv) for reports and plots.
+# find_package; the word list and Bible the evals draw text from), the
+# evaluation essay (data/kjv.txt) and the project's Python venv (.venv) for
+# reports and plots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libpcre2-dev
   python3 python3-venv python3-pip
+  wamerican bible-kjv
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,6 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The evaluation essay: the King James Bible (public domain, ~4.3 MB) with the
+# verse references stripped, rendered once; a temp file and a rename keep a
+# killed run from leaving a truncated file behind.
+mkdir -p data
+if [ ! -s data/kjv.txt ]; then
+  echo "setup: rendering data/kjv.txt from bible-kjv" >&2
+  bible -f Gen1:1-Rev22:21 | sed 's/^[^ ]* //' > data/kjv.txt.tmp
+  mv data/kjv.txt.tmp data/kjv.txt
 fi
 
 # Python venv for the PyPI parts: numpy and matplotlib for reports and plots,
