@@ -67,6 +67,12 @@ int Session::kept_tokens(int layer) const {
   return static_cast<int>(eviction_[layer].kept(0).size());
 }
 
+void Session::Reset() {
+  cache_.Release(&seq_);
+  seq_ = Sequence();
+  ResetEviction();
+}
+
 Status Session::CopyStateFrom(const Session& src) {
   if (&src.model_ != &model_ || src.context_ != context_) {
     return Status::Error("session copy: the sessions differ in model or context");

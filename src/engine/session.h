@@ -64,6 +64,8 @@ class Session {
   // sessions must share the model and the cache configuration (context, page
   // size, KV type); this session's attention policy stays its own.
   Status CopyStateFrom(const Session& src);
+  // Empties the sequence (position 0), keeping the cache's allocation.
+  void Reset();
 
   int position() const { return seq_.length; }
   int context() const { return context_; }

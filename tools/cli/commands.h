@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 
@@ -21,5 +22,6 @@ Command AddInfoCommand(CLI::App* app);
 Command AddMakeModelCommand(CLI::App* app);
 Command AddBenchDecodeCommand(CLI::App* bench);
 Command AddBenchRecallCommand(CLI::App* bench);
+std::vector<Command> AddEvalCommands(CLI::App* app);
 
 }  // namespace quest

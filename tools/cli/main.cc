@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   commands.push_back(quest::AddMakeModelCommand(&app));
   commands.push_back(quest::AddBenchDecodeCommand(bench));
   commands.push_back(quest::AddBenchRecallCommand(bench));
+#ifdef QUEST_HAVE_EVAL
+  for (quest::Command& c : quest::AddEvalCommands(&app)) commands.push_back(std::move(c));
+#endif
 #endif
   try {
     app.parse(argc, argv);

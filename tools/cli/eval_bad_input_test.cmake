@@ -1,0 +1,51 @@
+# `quest eval` on bad input (needs the default model: label `model`): exit code
+# 2, a message naming the value, and no summary left behind as if complete.
+function(expect_bad_eval expected)
+  file(REMOVE_RECURSE ${OUT})
+  execute_process(COMMAND ${QUEST} eval ${ARGN} RESULT_VARIABLE rc ERROR_VARIABLE err
+                  OUTPUT_VARIABLE out TIMEOUT 120)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "quest eval ${ARGN}: exit code ${rc}, expected 2\n${err}")
+  endif()
+  if(NOT err MATCHES "${expected}")
+    message(FATAL_ERROR "quest eval ${ARGN}: message does not name '${expected}':\n${err}")
+  endif()
+  if(EXISTS ${OUT}/summary.json OR EXISTS ${OUT}/summary.csv)
+    message(FATAL_ERROR "quest eval ${ARGN}: failed but left a summary in ${OUT}")
+  endif()
+endfunction()
+
+expect_bad_eval("task 'needle'" ruler --tasks needle --lengths 256 --out ${OUT})
+expect_bad_eval("--lengths 1000000" passkey --lengths 1000000 --out ${OUT})
+expect_bad_eval("--budgets 0" passkey --budgets 0 --lengths 256 --out ${OUT})
+expect_bad_eval("--budgets -3" fidelity --budgets 64,-3 --out ${OUT})
+expect_bad_eval("--methods: unknown attention method 'snapkv'" passkey --methods dense,snapkv --out ${OUT})
+expect_bad_eval("--page-sizes 12" passkey --page-sizes 12 --out ${OUT})
+expect_bad_eval("--depths 1.5" passkey --lengths 256 --depths 1.5 --out ${OUT})
+expect_bad_eval("--tokens 1" ppl --tokens 1 --out ${OUT})
+expect_bad_eval("/proc/quest_no_such_dir" passkey --lengths 256 --out /proc/quest_no_such_dir/x)
+expect_bad_eval("--out" passkey --lengths 256)
+
+# A tiny valid run writes rows (one per sample and method) and a summary whose
+# rows name method, budget, length and the metric with its interval.
+file(REMOVE_RECURSE ${OUT})
+execute_process(COMMAND ${QUEST} eval passkey --lengths 160 --depths 0.5 --samples 1
+                --methods dense,quest,tova --budgets 32 --no-plots --json --out ${OUT}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 600)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "tiny eval failed (${rc}):\n${err}")
+endif()
+file(STRINGS ${OUT}/rows.jsonl rows)
+list(LENGTH rows n)
+if(NOT n EQUAL 3)
+  message(FATAL_ERROR "expected 3 rows (dense, quest, tova), got ${n}")
+endif()
+foreach(field method budget length metric value ci_low ci_high n)
+  string(JSON value ERROR_VARIABLE jerr GET "${out}" 1 ${field})
+  if(jerr)
+    message(FATAL_ERROR "eval --json summary lacks '${field}': ${jerr}\n${out}")
+  endif()
+endforeach()
+if(NOT EXISTS ${OUT}/summary.csv)
+  message(FATAL_ERROR "no summary.csv in ${OUT}")
+endif()

@@ -1,0 +1,637 @@
+// quest eval: passkey / RULER accuracy, fidelity to dense (KL, top-1) and
+// perplexity, for every method and budget, from one dense prefill per sample.
+#include "tools/eval/eval_harness.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "src/engine/session.h"
+#include "src/eval/passkey.h"
+#include "src/eval/ruler.h"
+#include "src/eval/scoring.h"
+#include "src/eval/stats.h"
+#include "src/tokenizer/vocab.h"
+
+namespace quest::eval {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// "[eval passkey] 12/75  3m20s left" on stderr: redrawn in place on a
+// terminal, a line per 10% otherwise.
+class Progress {
+ public:
+  Progress(std::string label, int64_t total)
+      : label_(std::move(label)), total_(total), start_(Now()), tty_(isatty(2)) {}
+  void Tick(int64_t n = 1) {
+    done_ += n;
+    const double el = Now() - start_;
+    const double left = done_ > 0 ? el / done_ * (total_ - done_) : 0;
+    const int pct = total_ > 0 ? static_cast<int>(100 * done_ / total_) : 100;
+    if (!tty_ && pct / 10 == last_decile_ && done_ < total_) return;
+    last_decile_ = pct / 10;
+    std::fprintf(stderr, "%s[eval %s] %lld/%lld (%d%%)  %.0fs elapsed, %.0fs left%s",
+                 tty_ ? "\r" : "", label_.c_str(), static_cast<long long>(done_),
+                 static_cast<long long>(total_), pct, el, left,
+                 tty_ && done_ < total_ ? "   " : "\n");
+  }
+
+ private:
+  std::string label_;
+  int64_t total_, done_ = 0;
+  double start_;
+  bool tty_;
+  int last_decile_ = -1;
+};
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  return x ^ (x >> 29);
+}
+
+int32_t Argmax(const std::vector<float>& v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// log softmax in double.
+void LogSoftmax(const std::vector<float>& logits, std::vector<double>* out) {
+  double mx = -INFINITY;
+  for (float x : logits) mx = std::max(mx, static_cast<double>(x));
+  double sum = 0;
+  for (float x : logits) sum += std::exp(x - mx);
+  const double lse = mx + std::log(sum);
+  out->resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) (*out)[i] = logits[i] - lse;
+}
+
+AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
+  AttentionPolicy p;
+  p.method = c.method;
+  p.quest.budget = c.method == AttentionMethod::kDense ? 1 << 30 : c.budget;
+  p.quest.semantics = c.semantics;
+  p.quest.gqa = c.gqa;
+  p.dense_layers = dense_layers;
+  p.page_size = c.page_size;
+  return p;
+}
+
+// Two sessions of one page size and context: the dense prefilled base and the
+// one each method forks into.
+struct SessionPair {
+  std::unique_ptr<Session> base, work;
+};
+
+Result<SessionPair> MakePair(const Model& m, int context, int page_size, int threads) {
+  SessionOptions so;
+  so.context = context;
+  so.threads = threads;
+  so.prefill_chunk = 256;
+  so.attention.method = AttentionMethod::kDense;
+  so.attention.page_size = page_size;
+  SessionPair p;
+  QE_ASSIGN_OR_RETURN(p.base, Session::Create(m, so));
+  QE_ASSIGN_OR_RETURN(p.work, Session::Create(m, so));
+  return p;
+}
+
+std::string Basename(const std::string& path) {
+  const size_t s = path.find_last_of('/');
+  return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+}  // namespace
+
+void MethodConfig::Describe(nlohmann::json* row) const {
+  (*row)["method"] = Name(method);
+  (*row)["budget"] = method == AttentionMethod::kDense ? 0 : budget;
+  const bool quest = method == AttentionMethod::kQuest;
+  (*row)["semantics"] = quest ? Name(semantics) : "";
+  (*row)["gqa"] = quest ? Name(gqa) : "";
+  (*row)["page_size"] = page_size;
+}
+
+Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
+  if (o.methods.empty()) return Status::Error("--methods is empty");
+  if (o.page_sizes.empty()) return Status::Error("--page-sizes is empty");
+  for (int ps : o.page_sizes) {
+    if (ps < 4 || ps > 128 || (ps & (ps - 1))) {
+      return Status::Error(
+          StrFormat("invalid --page-sizes %d: must be a power of two in [4, 128]", ps));
+    }
+  }
+  std::vector<MethodConfig> out;
+  for (const std::string& name : o.methods) {
+    Result<AttentionMethod> m = ParseAttentionMethod(name);
+    if (!m.ok()) return Status::Error("invalid --methods: " + m.status().message());
+    if (*m == AttentionMethod::kDense) {
+      out.push_back(MethodConfig{*m, 0, Semantics::kPaper, GqaMode::kPerKvHead, o.page_sizes[0]});
+      continue;
+    }
+    if (o.budgets.empty()) return Status::Error("--budgets is empty");
+    for (int b : o.budgets) {
+      if (b <= 0) return Status::Error(StrFormat("invalid --budgets %d: must be > 0", b));
+    }
+    if (*m != AttentionMethod::kQuest) {
+      for (int b : o.budgets) {
+        out.push_back(MethodConfig{*m, b, Semantics::kPaper, GqaMode::kPerKvHead, o.page_sizes[0]});
+      }
+      continue;
+    }
+    for (const std::string& sn : o.semantics) {
+      Result<Semantics> s = ParseSemantics(sn);
+      if (!s.ok()) return Status::Error("invalid --semantics: " + s.status().message());
+      for (const std::string& gn : o.gqa) {
+        Result<GqaMode> g = ParseGqaMode(gn);
+        if (!g.ok()) return Status::Error("invalid --gqa: " + g.status().message());
+        for (int ps : o.page_sizes) {
+          for (int b : o.budgets) out.push_back(MethodConfig{*m, b, *s, *g, ps});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Harness>> Harness::Create(const HarnessOptions& o) {
+  std::vector<MethodConfig> configs;
+  QE_ASSIGN_OR_RETURN(configs, ExpandConfigs(o));
+  if (o.out_dir.empty()) return Status::Error("--out is required");
+  const std::string path = o.model_path.empty() ? DefaultModelPath() : o.model_path;
+  std::unique_ptr<Model> model;
+  QE_ASSIGN_OR_RETURN(model, Model::Load(path));
+  Result<Vocab> vocab = LoadVocab(model->gguf());
+  if (!vocab.ok()) return vocab.status();
+  Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
+  if (!tok.ok()) return tok.status();
+  // The output directory last: a bad flag or model leaves nothing behind.
+  std::unique_ptr<ResultWriter> writer;
+  QE_ASSIGN_OR_RETURN(writer, ResultWriter::Open(o.out_dir));
+  auto h = std::unique_ptr<Harness>(
+      new Harness(o, std::move(configs), std::move(model), std::move(*tok), std::move(writer)));
+  h->model_name_ = Basename(path);
+  return h;
+}
+
+Harness::Harness(HarnessOptions o, std::vector<MethodConfig> configs, std::unique_ptr<Model> model,
+                 Tokenizer tok, std::unique_ptr<ResultWriter> writer)
+    : opts_(std::move(o)),
+      configs_(std::move(configs)),
+      model_(std::move(model)),
+      tok_(std::move(tok)),
+      writer_(std::move(writer)) {}
+
+int Harness::max_context() const { return model_->config().context_length; }
+
+const std::vector<int32_t>& Harness::EssayTokens() {
+  if (essay_tokens_.empty()) {
+    std::ifstream f(DefaultEssayPath(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    essay_tokens_ = tok_.Encode(text, /*add_special=*/false, /*parse_special=*/false);
+  }
+  return essay_tokens_;
+}
+
+Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<int>& lengths,
+                      const std::vector<double>& depths, int samples) {
+  const std::vector<std::string> ruler = RulerTasks();
+  for (const std::string& t : tasks) {
+    if (t != "passkey" && std::find(ruler.begin(), ruler.end(), t) == ruler.end()) {
+      std::string all = "passkey";
+      for (const std::string& r : ruler) all += ", " + r;
+      return Status::Error("invalid task '" + t + "' (expected one of: " + all + ")");
+    }
+  }
+  for (int len : lengths) {
+    if (len <= 0 || len + 64 > max_context()) {
+      return Status::Error(StrFormat(
+          "invalid --lengths %d: must be in (0, %d] (the model's context %d minus 64 tokens for "
+          "the answer)",
+          len, max_context() - 64, max_context()));
+    }
+  }
+  for (double d : depths) {
+    if (!(d >= 0 && d <= 1))
+      return Status::Error(StrFormat("invalid --depths %g: must be in [0, 1]", d));
+  }
+  if (samples <= 0) return Status::Error(StrFormat("invalid --samples %d: must be > 0", samples));
+  Corpus corpus;
+  bool need_corpus = false;
+  for (const std::string& t : tasks) need_corpus |= t != "passkey";
+  if (need_corpus) {
+    QE_ASSIGN_OR_RETURN(corpus, LoadCorpus(DefaultWordsPath(), DefaultEssayPath()));
+  }
+  binary_scores_ = tasks.size() == 1 && tasks[0] == "passkey";
+  std::set<int> page_sizes;
+  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  const int vocab = model_->config().vocab_size;
+  const int64_t total = static_cast<int64_t>(tasks.size()) * lengths.size() * depths.size() *
+                        samples * configs_.size();
+  Progress progress(tasks.size() == 1 ? tasks[0] : "ruler", total);
+  std::vector<float> logits(vocab), base_logits(vocab);
+  for (int length : lengths) {
+    const int context = length + 64;
+    std::map<int, SessionPair> pairs;
+    for (int ps : page_sizes) {
+      QE_ASSIGN_OR_RETURN(pairs[ps], MakePair(*model_, context, ps, opts_.threads));
+    }
+    for (const std::string& task : tasks) {
+      for (double depth : depths) {
+        for (int s = 0; s < samples; ++s) {
+          const uint64_t seed =
+              Mix(Mix(opts_.seed, static_cast<uint64_t>(length)),
+                  Mix(static_cast<uint64_t>(depth * 1e6), static_cast<uint64_t>(s)));
+          Result<Prompt> pr = task == "passkey"
+                                  ? MakePasskey(tok_, length, depth, seed)
+                                  : MakeRuler(task, tok_, corpus, length, depth, seed);
+          if (!pr.ok()) return Status::Error(task + ": " + pr.status().message());
+          const Prompt& p = *pr;
+          for (int ps : page_sizes) {
+            SessionPair& sp = pairs[ps];
+            sp.base->Reset();  // a new dense prefill of this sample's context
+            QE_RETURN_IF_ERROR(sp.base->Prefill(
+                p.context.data(), static_cast<int>(p.context.size()), base_logits.data()));
+            for (const MethodConfig& c : configs_) {
+              if (c.page_size != ps) continue;
+              const double t0 = Now();
+              QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
+              QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+              for (int32_t t : p.question) QE_RETURN_IF_ERROR(sp.work->Decode(t, logits.data()));
+              std::vector<int32_t> answer;
+              for (int i = 0; i < p.max_new_tokens; ++i) {
+                const int32_t next = Argmax(logits);
+                if (tok_.IsEndOfGeneration(next)) break;
+                answer.push_back(next);
+                if (i + 1 < p.max_new_tokens) {
+                  QE_RETURN_IF_ERROR(sp.work->Decode(next, logits.data()));
+                }
+              }
+              const std::string text = tok_.Decode(answer);
+              const double score = task == "passkey" ? ScorePasskey(text, p.expected[0])
+                                                     : ScoreRecall(text, p.expected);
+              nlohmann::json row = {
+                  {"model", model_name_}, {"task", task}, {"length", length}, {"depth", depth}};
+              c.Describe(&row);
+              row["seed"] = opts_.seed;
+              row["sample"] = s;
+              row["expected"] = p.expected;
+              row["answer"] = text;
+              row["score"] = score;
+              row["needle_token"] = p.needle_token;
+              row["seconds"] = Now() - t0;
+              QE_RETURN_IF_ERROR(writer_->AppendRow(row));
+              rows_.push_back(row);
+              progress.Tick();
+            }
+          }
+        }
+      }
+    }
+  }
+  return Status();
+}
+
+Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samples) {
+  if (steps <= 0) return Status::Error(StrFormat("invalid --steps %d: must be > 0", steps));
+  if (samples <= 0) return Status::Error(StrFormat("invalid --samples %d: must be > 0", samples));
+  for (int len : lengths) {
+    if (len <= 0 || len + steps + 1 > max_context()) {
+      return Status::Error(StrFormat("invalid --length %d: length + steps must fit the context %d",
+                                     len, max_context()));
+    }
+  }
+  const std::vector<int32_t>& essay = EssayTokens();
+  const int vocab = model_->config().vocab_size;
+  std::set<int> page_sizes;
+  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  Progress progress("fidelity", static_cast<int64_t>(lengths.size()) * samples *
+                                    (configs_.size() + page_sizes.size()));
+  // Per configuration (and length): every step's KL and top-1 match.
+  std::map<std::pair<int, size_t>, std::vector<double>> kl_all, top1_all;
+  std::vector<float> logits(vocab);
+  std::vector<double> lp_method;
+  for (int length : lengths) {
+    const int n = length + steps;
+    if (static_cast<int>(essay.size()) < n + 1) {
+      return Status::Error(StrFormat("the essay has %zu tokens, fewer than %d", essay.size(), n));
+    }
+    for (int s = 0; s < samples; ++s) {
+      const uint64_t seed = Mix(Mix(opts_.seed, static_cast<uint64_t>(length)), s);
+      const size_t offset = seed % (essay.size() - n);
+      std::vector<int32_t> text;
+      if (tok_.vocab().add_bos) text.push_back(tok_.bos());
+      text.insert(text.end(), essay.begin() + offset, essay.begin() + offset + n);
+      const int prefix = static_cast<int>(text.size()) - steps;
+      for (int ps : page_sizes) {
+        SessionPair sp;
+        QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, n + 2, ps, opts_.threads));
+        QE_RETURN_IF_ERROR(sp.base->Prefill(text.data(), prefix, logits.data()));
+        // Dense reference distributions of every step.
+        std::vector<std::vector<double>> lp_dense(steps);
+        std::vector<int32_t> top_dense(steps);
+        QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+        for (int i = 0; i < steps; ++i) {
+          QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
+          LogSoftmax(logits, &lp_dense[i]);
+          top_dense[i] = Argmax(logits);
+        }
+        progress.Tick();
+        for (size_t ci = 0; ci < configs_.size(); ++ci) {
+          const MethodConfig& c = configs_[ci];
+          if (c.page_size != ps) continue;
+          const double t0 = Now();
+          QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
+          QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+          std::vector<double> kl(steps), top1(steps);
+          for (int i = 0; i < steps; ++i) {
+            QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
+            LogSoftmax(logits, &lp_method);
+            double d = 0;
+            for (int v = 0; v < vocab; ++v) {
+              d += std::exp(lp_dense[i][v]) * (lp_dense[i][v] - lp_method[v]);
+            }
+            kl[i] = std::max(0.0, d);
+            top1[i] = Argmax(logits) == top_dense[i];
+          }
+          auto& K = kl_all[{length, ci}];
+          auto& T = top1_all[{length, ci}];
+          K.insert(K.end(), kl.begin(), kl.end());
+          T.insert(T.end(), top1.begin(), top1.end());
+          nlohmann::json row = {{"model", model_name_}, {"task", "fidelity"}, {"length", length}};
+          c.Describe(&row);
+          row["seed"] = opts_.seed;
+          row["sample"] = s;
+          row["steps"] = steps;
+          row["kl_mean"] = MeanWithStdErr(kl).value;
+          row["top1_agreement"] = MeanWithStdErr(top1).value;
+          row["seconds"] = Now() - t0;
+          QE_RETURN_IF_ERROR(writer_->AppendRow(row));
+          progress.Tick();
+        }
+      }
+    }
+  }
+  for (int length : lengths) {
+    for (size_t ci = 0; ci < configs_.size(); ++ci) {
+      const auto it = kl_all.find({length, ci});
+      if (it == kl_all.end()) continue;
+      const std::vector<double>& T = top1_all[{length, ci}];
+      int64_t agree = 0;
+      for (double t : T) agree += t > 0.5;
+      Interval kl = MeanWithStdErr(it->second);
+      kl.low = std::max(0.0, kl.low);  // KL >= 0
+      const Interval top1 = Wilson(agree, static_cast<int64_t>(T.size()));
+      for (const auto& [metric, iv] : {std::pair<const char*, Interval>{"kl_mean", kl},
+                                       std::pair<const char*, Interval>{"top1_agreement", top1}}) {
+        nlohmann::json row = {{"model", model_name_}, {"task", "fidelity"}, {"length", length}};
+        configs_[ci].Describe(&row);
+        row["metric"] = metric;
+        row["value"] = iv.value;
+        row["ci_low"] = iv.low;
+        row["ci_high"] = iv.high;
+        row["n"] = iv.n;
+        summary_.push_back(row);
+      }
+    }
+  }
+  return Status();
+}
+
+Status Harness::RunPpl(int tokens, int samples) {
+  if (tokens < 2 || tokens + 1 > max_context()) {
+    return Status::Error(
+        StrFormat("invalid --tokens %d: must be in [2, %d]", tokens, max_context() - 1));
+  }
+  if (samples <= 0) return Status::Error(StrFormat("invalid --samples %d: must be > 0", samples));
+  const std::vector<int32_t>& essay = EssayTokens();
+  if (static_cast<int>(essay.size()) < tokens + 1) {
+    return Status::Error(
+        StrFormat("the essay has %zu tokens, fewer than %d", essay.size(), tokens));
+  }
+  const int vocab = model_->config().vocab_size;
+  std::set<int> page_sizes;
+  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  // Work in tokens decoded, for the progress bar.
+  int64_t work = 0;
+  for (const MethodConfig& c : configs_) {
+    const bool late = c.method != AttentionMethod::kDense && c.method != AttentionMethod::kH2O;
+    work += late ? std::max(0, tokens - c.budget) : tokens;
+  }
+  Progress progress("ppl", work * samples);
+  // nll[config][sample][i] = -log p(text[i + 1] | text[0..i]).
+  std::map<size_t, std::vector<std::vector<double>>> nll_all;
+  std::vector<float> logits(vocab);
+  std::vector<double> lp;
+  for (int s = 0; s < samples; ++s) {
+    const uint64_t seed = Mix(opts_.seed, s);
+    const size_t offset = seed % (essay.size() - tokens);
+    std::vector<int32_t> text;
+    if (tok_.vocab().add_bos) text.push_back(tok_.bos());
+    text.insert(text.end(), essay.begin() + offset, essay.begin() + offset + tokens);
+    text.resize(tokens);
+    // Decodes text[from..to) at positions from..to-1, scoring the next token.
+    auto run = [&](Session* sess, int from, int to, std::vector<double>* nll) -> Status {
+      for (int i = from; i < to; ++i) {
+        QE_RETURN_IF_ERROR(sess->Decode(text[i], logits.data()));
+        LogSoftmax(logits, &lp);
+        (*nll)[i] = -lp[text[i + 1]];
+        if ((i - from) % 64 == 63) progress.Tick(64);
+      }
+      return Status();
+    };
+    const int last = tokens - 1;  // positions 0..last-1 are scored
+    for (int ps : page_sizes) {
+      // The base decodes densely from the start. Methods that act only once the
+      // context exceeds their budget (Quest, StreamingLLM, TOVA: no state before
+      // that) fork from it there; H2O, whose scores accumulate from the first
+      // step, runs from the start.
+      SessionPair sp;
+      QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, tokens + 2, ps, opts_.threads));
+      std::vector<size_t> index;
+      for (size_t ci = 0; ci < configs_.size(); ++ci) {
+        if (configs_[ci].page_size == ps) index.push_back(ci);
+      }
+      std::stable_sort(index.begin(), index.end(),
+                       [&](size_t a, size_t b) { return configs_[a].budget < configs_[b].budget; });
+      std::vector<double> base_nll(last, 0.0);
+      int base_pos = 0;
+      auto emit = [&](size_t ci, std::vector<double> nll, double seconds) -> Status {
+        const Interval iv = MeanWithStdErr(nll);
+        nlohmann::json row = {{"model", model_name_}, {"task", "ppl"}, {"length", tokens}};
+        configs_[ci].Describe(&row);
+        row["seed"] = opts_.seed;
+        row["sample"] = s;
+        row["ppl"] = std::exp(iv.value);
+        row["nll_mean"] = iv.value;
+        row["seconds"] = seconds;
+        nll_all[ci].push_back(std::move(nll));
+        return writer_->AppendRow(row);
+      };
+      std::vector<size_t> dense_configs;
+      for (size_t ci : index) {
+        const MethodConfig& c = configs_[ci];
+        const double t0 = Now();
+        if (c.method == AttentionMethod::kDense) {
+          dense_configs.push_back(ci);
+          continue;
+        }
+        std::vector<double> nll(last, 0.0);
+        if (c.method == AttentionMethod::kH2O) {
+          QE_ASSIGN_OR_RETURN(sp.work, [&]() -> Result<std::unique_ptr<Session>> {
+            SessionOptions so;
+            so.context = tokens + 2;
+            so.threads = opts_.threads;
+            so.attention = PolicyOf(c, opts_.dense_layers);
+            return Session::Create(*model_, so);
+          }());
+          QE_RETURN_IF_ERROR(run(sp.work.get(), 0, last, &nll));
+        } else {
+          const int fork_at = std::min(c.budget, last);
+          QE_RETURN_IF_ERROR(run(sp.base.get(), base_pos, fork_at, &base_nll));
+          base_pos = std::max(base_pos, fork_at);
+          std::copy(base_nll.begin(), base_nll.begin() + fork_at, nll.begin());
+          QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
+          QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+          QE_RETURN_IF_ERROR(run(sp.work.get(), fork_at, last, &nll));
+        }
+        QE_RETURN_IF_ERROR(emit(ci, std::move(nll), Now() - t0));
+      }
+      if (!dense_configs.empty()) {
+        const double t0 = Now();
+        QE_RETURN_IF_ERROR(run(sp.base.get(), base_pos, last, &base_nll));
+        for (size_t ci : dense_configs) QE_RETURN_IF_ERROR(emit(ci, base_nll, Now() - t0));
+      }
+    }
+  }
+  // Summary and curves: every scored token of every sample pooled.
+  const MethodConfig* dense = nullptr;
+  size_t dense_ci = 0;
+  for (size_t ci = 0; ci < configs_.size(); ++ci) {
+    if (configs_[ci].method == AttentionMethod::kDense) {
+      dense = &configs_[ci];
+      dense_ci = ci;
+    }
+  }
+  const int last = tokens - 1;
+  const int stride = std::max(1, last / 128);
+  for (const auto& [ci, per_sample] : nll_all) {
+    std::vector<double> pooled;
+    for (const auto& v : per_sample) pooled.insert(pooled.end(), v.begin(), v.end());
+    const Interval iv = MeanWithStdErr(pooled);
+    nlohmann::json row = {{"model", model_name_}, {"task", "ppl"}, {"length", tokens}};
+    configs_[ci].Describe(&row);
+    row["metric"] = "ppl";
+    row["value"] = std::exp(iv.value);
+    row["ci_low"] = std::exp(iv.low);
+    row["ci_high"] = std::exp(iv.high);
+    row["n"] = iv.n;
+    summary_.push_back(row);
+    if (dense != nullptr && ci != dense_ci) {
+      // Paired per-token difference to dense: the precise comparison.
+      std::vector<double> diff;
+      const auto& d = nll_all[dense_ci];
+      for (size_t smp = 0; smp < per_sample.size(); ++smp) {
+        for (size_t i = 0; i < per_sample[smp].size(); ++i) {
+          diff.push_back(per_sample[smp][i] - d[smp][i]);
+        }
+      }
+      const Interval dv = MeanWithStdErr(diff);
+      nlohmann::json r2 = row;
+      r2["metric"] = "ppl_increase_pct";
+      r2["value"] = 100 * (std::exp(dv.value) - 1);
+      r2["ci_low"] = 100 * (std::exp(dv.low) - 1);
+      r2["ci_high"] = 100 * (std::exp(dv.high) - 1);
+      r2["n"] = dv.n;
+      summary_.push_back(r2);
+    }
+    // Cumulative perplexity against position.
+    nlohmann::json curve;
+    configs_[ci].Describe(&curve);
+    std::vector<int> positions;
+    std::vector<double> ppl, lo, hi;
+    double sum = 0, sum2 = 0;
+    int64_t n = 0;
+    for (int i = 0; i < last; ++i) {
+      for (const auto& v : per_sample) {
+        sum += v[i];
+        sum2 += v[i] * v[i];
+        ++n;
+      }
+      if ((i + 1) % stride == 0 || i + 1 == last) {
+        const double mean = sum / n;
+        const double var = n > 1 ? std::max(0.0, (sum2 - n * mean * mean) / (n - 1)) : 0.0;
+        const double se = std::sqrt(var / n);
+        positions.push_back(i + 1);
+        ppl.push_back(std::exp(mean));
+        lo.push_back(std::exp(mean - 1.96 * se));
+        hi.push_back(std::exp(mean + 1.96 * se));
+      }
+    }
+    curve["positions"] = positions;
+    curve["ppl"] = ppl;
+    curve["ci_low"] = lo;
+    curve["ci_high"] = hi;
+    curves_.push_back(curve);
+  }
+  return Status();
+}
+
+Status Harness::Finish() {
+  std::vector<nlohmann::json> summary = summary_;
+  std::vector<nlohmann::json> qa;
+  for (const nlohmann::json& r : rows_) {
+    if (r.contains("score")) qa.push_back(r);
+  }
+  if (!qa.empty()) {
+    std::vector<nlohmann::json> s = SummarizeScores(qa, binary_scores_);
+    // Pooled over depths too: the accuracy-vs-budget view.
+    std::vector<nlohmann::json> pooled;
+    for (nlohmann::json r : qa) {
+      r.erase("depth");
+      pooled.push_back(r);
+    }
+    for (nlohmann::json& r : SummarizeScores(pooled, binary_scores_)) {
+      r["depth"] = "all";
+      s.push_back(r);
+    }
+    summary.insert(summary.end(), s.begin(), s.end());
+  }
+  if (!curves_.empty()) {
+    const std::string path = writer_->dir() + "/curves.json";
+    std::ofstream f(path + ".tmp");
+    f << curves_.dump(1) << "\n";
+    f.close();
+    if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+      return Status::Error("cannot write " + path);
+    }
+  }
+  QE_RETURN_IF_ERROR(writer_->Finish(summary));
+  if (opts_.json) std::printf("%s\n", nlohmann::json(summary).dump(1).c_str());
+  if (opts_.plots) {
+    const std::string repo = QUEST_REPO_DIR;
+    const std::string py = repo + "/.venv/bin/python";
+    if (access(py.c_str(), X_OK) == 0) {
+      const std::string cmd =
+          "'" + py + "' '" + repo + "/scripts/plot_eval.py' '" + writer_->dir() + "' >&2";
+      if (std::system(cmd.c_str()) != 0) {
+        std::fprintf(stderr, "quest eval: plotting failed (the results are written)\n");
+      }
+    } else {
+      std::fprintf(stderr, "quest eval: no %s; run `make setup` for the plots\n", py.c_str());
+    }
+  }
+  std::fprintf(stderr, "quest eval: results in %s\n", writer_->dir().c_str());
+  return Status();
+}
+
+}  // namespace quest::eval
