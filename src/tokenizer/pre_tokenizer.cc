@@ -10,6 +10,11 @@ namespace {
 // GPT-2's split (with HF's final \s+ so that no text is left unmatched).
 constexpr const char* kGpt2 =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+// Llama 3 (tiktoken cl100k style): case-insensitive contractions, a letter
+// run with one leading non-letter, digits in groups of up to three, newline
+// runs kept with preceding punctuation.
+constexpr const char* kLlama3 =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Every digit its own piece: HF's Digits(individual_digits=true).
 constexpr const char* kDigit = R"(\p{N})";
 
@@ -26,10 +31,12 @@ Result<PreTokenizer> PreTokenizer::Create(std::string_view pre) {
     result.patterns_ = {kGpt2};
   } else if (pre == "smollm" || pre == "starcoder" || pre == "refact") {
     result.patterns_ = {kDigit, kGpt2};
+  } else if (pre == "llama3" || pre == "llama-bpe" || pre == "dbrx" || pre == "smaug-bpe") {
+    result.patterns_ = {kLlama3};
   } else {
     return Status::Error(StrFormat(
         "tokenizer.ggml.pre: unsupported pre-tokenizer \"%s\" (supported: gpt2, smollm, "
-        "starcoder, refact)",
+        "starcoder, refact, llama3, llama-bpe, dbrx, smaug-bpe)",
         std::string(pre).c_str()));
   }
   for (const std::string& pattern : result.patterns_) {

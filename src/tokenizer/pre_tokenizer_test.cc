@@ -42,6 +42,18 @@ TEST(PreTokenizer, SmolLmIsolatesDigits) {
   EXPECT_EQ(Split(p, "x²"), (Pieces{"x", "²"}));
 }
 
+// Expected pieces from Python's `regex` module on the same pattern.
+TEST(PreTokenizer, Llama3) {
+  PreTokenizer p = MustCreate("llama-bpe");
+  EXPECT_EQ(Split(p, "Hello world, it's 2024!"),
+            (Pieces{"Hello", " world", ",", " it", "'s", " ", "202", "4", "!"}));
+  EXPECT_EQ(Split(p, "12345678 apples\n\n  x"),
+            (Pieces{"123", "456", "78", " apples", "\n\n", " ", " x"}));
+  EXPECT_EQ(Split(p, "I'VE done  it...\r\nOK"),
+            (Pieces{"I", "'VE", " done", " ", " it", "...\r\n", "OK"}));
+  EXPECT_EQ(Split(p, "ümlaut café 你好"), (Pieces{"ümlaut", " café", " 你好"}));
+}
+
 TEST(PreTokenizer, InvalidUtf8IsKeptWhole) {
   PreTokenizer p = MustCreate("smollm");
   for (std::string s : {std::string("ab\xFF" "cd"), std::string("\xC3"), std::string("1\xE2\x96 2"),
