@@ -12,6 +12,7 @@
 #include "src/engine/model.h"
 #include "src/engine/sampler.h"
 #include "src/engine/session.h"
+#include "src/tokenizer/chat_template.h"
 #include "src/tokenizer/tokenizer.h"
 #include "src/tokenizer/vocab.h"
 #include "tools/cli/commands.h"
@@ -35,12 +36,13 @@ struct GenerateOptions {
   std::string kv_type = "f16";
   bool truncate = false;
   bool ignore_eos = false;
+  bool chat = false;
+  std::string system;
   SamplerOptions sampler;
 };
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int Fail(const std::string& message) {
@@ -108,11 +110,24 @@ int RunGenerate(GenerateOptions o) {
   Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
   if (!tok.ok()) return Fail(tok.status().message());
 
-  std::vector<int32_t> tokens = tok->Encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
+  std::vector<int32_t> tokens;
+  if (o.chat) {
+    // The prompt as one user turn in the model's chat template (the template
+    // text holds every special token, so no add_special).
+    Result<ChatTemplate> tmpl = ChatTemplate::FromGguf((*model)->gguf(), tok->vocab());
+    if (!tmpl.ok()) return Fail("--chat: " + tmpl.status().message());
+    std::vector<ChatMessage> messages;
+    if (!o.system.empty()) messages.push_back({"system", o.system});
+    messages.push_back({"user", o.prompt});
+    Result<std::string> text = tmpl->Apply(messages, /*add_generation_prompt=*/true);
+    if (!text.ok()) return Fail("--chat: " + text.status().message());
+    tokens = tok->Encode(*text, /*add_special=*/false, /*parse_special=*/true);
+  } else {
+    tokens = tok->Encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
+  }
   if (tokens.empty()) return Fail("the prompt encodes to no tokens");
   const int max_context = c.context_length;
-  int context = o.context > 0 ? o.context
-                              : std::min<int>(max_context, tokens.size() + o.n_predict);
+  int context = o.context > 0 ? o.context : std::min<int>(max_context, tokens.size() + o.n_predict);
   if (context > max_context) {
     return Fail(StrFormat("invalid -c %d: the model's context is %d tokens", context, max_context));
   }
@@ -211,6 +226,8 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();
   g->add_flag("--truncate", o->truncate, "drop the prompt's start if it does not fit");
   g->add_flag("--ignore-eos", o->ignore_eos, "keep generating after end-of-generation tokens");
+  g->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template (one user turn)");
+  g->add_option("--system", o->system, "with --chat: a system message");
   g->add_option("--temp", o->sampler.temperature, "temperature (0: greedy)")->capture_default_str();
   g->add_option("--top-k", o->sampler.top_k, "top-k (0: off)")->capture_default_str();
   g->add_option("--top-p", o->sampler.top_p, "top-p (1: off)")->capture_default_str();
