@@ -52,6 +52,7 @@ TEST(SelectTopK, EqualsBruteForceSort) {
 
 TEST(PagesToKeep, BothSemantics) {
   QuestParams p;
+  p.semantics = Semantics::kPaper;
   p.budget = 2048;
   EXPECT_EQ(PagesToKeep(p, 16, 2048), 128);
   EXPECT_EQ(PagesToKeep(p, 16, 100), 100);

@@ -25,7 +25,7 @@ struct AttentionBenchOptions {
   double membw_gb = 4.0;  // size of the read-bandwidth buffer
   int threads = 0;        // 0: all OpenMP threads
   int repeats = 7;
-  std::string semantics = "paper";
+  std::string semantics = "kernel";
   std::string gqa_aggregate = "softmax-sum";
   std::string kv_type = "f16";
   unsigned seed = 1;

@@ -17,7 +17,7 @@ struct DecodeBenchOptions {
   std::vector<int> depths = {0, 8192, 32768};
   int budget = 2048;
   int page_size = 16;
-  std::string semantics = "paper";
+  std::string semantics = "kernel";
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
   int steps = 16;            // timed decode steps per method and depth

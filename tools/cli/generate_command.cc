@@ -30,7 +30,7 @@ struct GenerateOptions {
   std::string attention = "quest";
   int budget = 2048;
   int page_size = 16;
-  std::string semantics = "paper";
+  std::string semantics = "kernel";
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
   std::string kv_type = "f16";

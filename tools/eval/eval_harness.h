@@ -23,7 +23,7 @@ namespace quest::eval {
 struct MethodConfig {
   AttentionMethod method = AttentionMethod::kDense;
   int budget = 0;
-  Semantics semantics = Semantics::kPaper;
+  Semantics semantics = Semantics::kKernel;
   GqaMode gqa = GqaMode::kPerKvHead;
   int page_size = 16;
   // The row keys that name this configuration.
@@ -34,7 +34,7 @@ struct HarnessOptions {
   std::string model_path;  // empty: the default model
   std::vector<std::string> methods = {"dense", "quest", "streaming", "h2o", "tova"};
   std::vector<int> budgets = {256, 512, 1024};
-  std::vector<std::string> semantics = {"paper"};  // Quest only
+  std::vector<std::string> semantics = {"kernel"};  // Quest only
   std::vector<std::string> gqa = {"per-kv-head"};  // Quest only
   std::vector<int> page_sizes = {16};              // Quest only (the others use the first)
   int dense_layers = 2;
