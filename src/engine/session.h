@@ -85,6 +85,9 @@ class Session {
   void Forward(const int32_t* tokens, int n, bool decode, float* logits);
   // Attention of token t of the chunk (absolute position pos) in layer l.
   void Attend(int layer, int pos, bool decode, const float* q, float* out);
+  // Prefill: attention of the chunk's n queries in q_ (positions pos0 ..) into
+  // att_, causal and windowed on local layers, in one kernel call.
+  void AttendPrefill(int layer, int pos0, int n);
 
   const Model& model_;
   SessionOptions opts_;
