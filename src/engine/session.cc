@@ -245,7 +245,8 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
       }
     }
     cache_.Write(seq_, l, n, k_.data(), v_.data(), threads_);
-    for (int t = 0; t < n; ++t) {
+    if (!decode) AttendPrefill(l, pos0, n);  // the whole chunk in one kernel call
+    for (int t = 0; decode && t < n; ++t) {
       Attend(l, pos0 + t, decode, &q_[static_cast<size_t>(t) * q_dim],
              &att_[static_cast<size_t>(t) * q_dim]);
     }
@@ -364,6 +365,20 @@ void Session::AttendEvicting(int layer, int pos, const float* q, float* out) {
   const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;
   last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
   ev.Update(probs_, c.num_heads);
+}
+
+void Session::AttendPrefill(int layer, int pos0, int n) {
+  const ModelConfig& c = model_.config();
+  const PagedKv kv = cache_.View(layer);
+  const int window = c.layer_is_local[layer] ? c.sliding_window : 0;
+  AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window, c.attn_scale,
+               threads_, att_.data());
+  if (opts_.check_attention) {
+    std::vector<float> want(static_cast<size_t>(n) * c.num_heads * c.head_dim);
+    ref::AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window,
+                      c.attn_scale, want.data());
+    CheckAgainstReference(want.data(), att_.data(), want.size());
+  }
 }
 
 void Session::CheckAgainstReference(const float* want, const float* got, size_t n) {

@@ -104,6 +104,9 @@ class Session {
   // lists, then let the policy evict.
   void AttendEvicting(int layer, int pos, const float* q, float* out);
   void ResetEviction();
+  // Prefill: attention of the chunk's n queries in q_ (positions pos0 ..) into
+  // att_, causal and windowed on local layers, in one kernel call.
+  void AttendPrefill(int layer, int pos0, int n);
 
   const Model& model_;
   SessionOptions opts_;

@@ -51,6 +51,22 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
                   float scale, int num_threads, float* out,
                   std::vector<std::vector<float>>* probs = nullptr);
 
+// ---- Prefill attention ----------------------------------------------------------
+
+// Causal softmax attention of a chunk of n consecutive query tokens over their
+// sequence's keys (the chunk's own keys already written to the cache).
+//   q:      [n][num_heads][head_dim] post-RoPE queries; token t is at position
+//           pos0 + t and sees the keys at positions p <= pos0 + t, and, when
+//           window > 0, p > pos0 + t - window (the last `window` tokens).
+//   pages:  [ceil((pos0 + n) / page_size)] the sequence's physical page ids in
+//           token order (the same for every KV head).
+//   out:    [n][num_heads][head_dim]
+// Work is split over (KV head, block of queries) tasks on num_threads OpenMP
+// threads; each task converts each K/V row it reads to f32 once for all of its
+// queries and heads (online softmax over blocks of 64 keys).
+void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
+                  const int32_t* pages, int window, float scale, int num_threads, float* out);
+
 // ---- Memory bandwidth -----------------------------------------------------------
 
 // Sum of n floats read once, on num_threads threads (a STREAM-like read).

@@ -226,6 +226,55 @@ TEST(AttendTokens, PageTokensEqualPageAttention) {
   ExpectClose(a.data(), b.data(), 128, 1e-6f, 1e-5f, "pages vs tokens");
 }
 
+// Prefill attention of a chunk against the double reference: chunks of 1, 3,
+// 17, 64 queries after 0, 5 or 40 earlier tokens (chunks and contexts crossing
+// pages, partial last pages), windows smaller and larger than the context,
+// G = 1, 4 and 3, page sizes 16 and 4.
+TEST(AttendCausal, MatchesReferenceOnOddShapes) {
+  struct Gqa {
+    int heads, kv_heads;
+  };
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    for (int D : {64, 256}) {
+      for (int n : {1, 3, 17, 64}) {
+        for (int pos0 : {0, 5, 40}) {
+          for (Gqa g : {Gqa{2, 2}, Gqa{4, 1}, Gqa{6, 2}}) {
+            const int S = (n + pos0) % 2 ? 16 : 4;
+            KvCacheConfig c;
+            c.num_kv_heads = g.kv_heads;
+            c.head_dim = D;
+            c.page_size = S;
+            c.type = type;
+            RandomCache r = RandomCache::Make(c, pos0 + n, n * 7 + pos0 + D);
+            const PagedKv kv = r.cache.View(0);
+            std::mt19937 rng(n + pos0 + D);
+            std::vector<float> q = RandomFloats(rng, static_cast<size_t>(n) * g.heads * D, -1, 1);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+            for (int window : {0, 1, 7, 1000}) {
+              std::vector<float> want(q.size());
+              ref::AttendCausal(q.data(), n, g.heads, pos0, kv, r.seq.pages.data(), window, scale,
+                                want.data());
+              ForEachTarget([&](const char* target) {
+                for (int threads : {1, 2}) {
+                  std::vector<float> got(q.size(), -7.0f);
+                  AttendCausal(q.data(), n, g.heads, pos0, kv, r.seq.pages.data(), window, scale,
+                               threads, got.data());
+                  const std::string what =
+                      std::string(target) + " " + Shape(n, D, S, type) +
+                      " pos0=" + std::to_string(pos0) + " heads=" + std::to_string(g.heads) + "/" +
+                      std::to_string(g.kv_heads) + " window=" + std::to_string(window) +
+                      " threads=" + std::to_string(threads);
+                  ExpectClose(got.data(), want.data(), got.size(), 2e-5f, 1e-4f, what);
+                }
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SumFloats, MatchesReference) {
   std::mt19937 rng(3);
   for (size_t n : {0, 1, 3, 17, 1000, 100003}) {

@@ -115,6 +115,40 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
   AttendTokens(q, num_heads, kv, PagesToTokens(pages, kv.page_size), scale, out, probs);
 }
 
+void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
+                  const int32_t* pages, int window, float scale, float* out) {
+  const int G = num_heads / kv.num_kv_heads;
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  for (int t = 0; t < n; ++t) {
+    const int pos = pos0 + t;
+    const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
+    for (int h = 0; h < num_heads; ++h) {
+      const float* qh = q + (static_cast<size_t>(t) * num_heads + h) * D;
+      std::vector<double> logit(pos + 1 - first);
+      double m = -std::numeric_limits<double>::infinity();
+      for (int p = first; p <= pos; ++p) {
+        const size_t off = kv.RowOffset(pages[p / S], h / G) + static_cast<size_t>(p % S) * D;
+        double dot = 0;
+        for (int i = 0; i < D; ++i)
+          dot += static_cast<double>(qh[i]) * LoadElement(kv.k, kv.type, off + i);
+        logit[p - first] = dot * scale;
+        m = std::max(m, logit[p - first]);
+      }
+      double sum = 0;
+      for (double x : logit) sum += std::exp(x - m);
+      std::vector<double> o(D, 0.0);
+      for (int p = first; p <= pos; ++p) {
+        const double w = std::exp(logit[p - first] - m) / sum;
+        const size_t off = kv.RowOffset(pages[p / S], h / G) + static_cast<size_t>(p % S) * D;
+        for (int i = 0; i < D; ++i) o[i] += w * LoadElement(kv.v, kv.type, off + i);
+      }
+      float* oh = out + (static_cast<size_t>(t) * num_heads + h) * D;
+      for (int i = 0; i < D; ++i) oh[i] = static_cast<float>(o[i]);
+    }
+  }
+}
+
 double SumFloats(const float* p, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; ++i) s += p[i];

@@ -29,6 +29,11 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
 void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
                   float scale, float* out, std::vector<std::vector<float>>* probs = nullptr);
 
+// out as in quest::AttendCausal: per query and head, the full softmax over the
+// keys of its causal window, in double.
+void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
+                  const int32_t* pages, int window, float scale, float* out);
+
 // The tokens of each page list, as token slots (page * page_size + offset).
 TokenList PagesToTokens(const PageList& pages, int page_size);
 

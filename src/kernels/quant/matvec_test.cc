@@ -182,12 +182,12 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
       for (int64_t rows : {1, 7, 17, 33}) {
         if (cols >= 4096 && rows != 33) continue;
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
-        const std::vector<float> xbuf = testing::RandomFloats(rng, cols * 17 + 1);
+        const std::vector<float> xbuf = testing::RandomFloats(rng, cols * 100 + 1);
         const float* x = xbuf.data() + 1;
-        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 17, false);
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 100, false);
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
-            for (int64_t batch : {1, 3, 8, 17}) {
+            for (int64_t batch : {1, 3, 8, 17, 64, 100}) {
               std::vector<float> got(rows * batch);
               MatMul(type, w.data(), rows, cols, x, batch, got.data(), threads);
               // The first `batch` rows of x give y[b * rows + r]: the prefix of e.

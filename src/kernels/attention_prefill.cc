@@ -1,0 +1,316 @@
+// Prefill attention: causal (optionally sliding-window) softmax attention of a
+// chunk of consecutive query tokens over their sequence's paged K/V, all the
+// chunk's queries of a KV head processed together so each K/V row is
+// converted from f16 once per block of queries, not once per query.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "hwy/aligned_allocator.h"
+#include "src/kernels/kernels.h"
+#include "src/util/check.h"
+
+// foreach_target.h re-includes this file per target: it must come first.
+// clang-format off
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/attention_prefill.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "src/kernels/load-inl.h"
+// clang-format on
+
+HWY_BEFORE_NAMESPACE();
+namespace quest {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Keys per block: one online-softmax step, K and V of the block converted to
+// f32 (2 x 64 x head_dim floats, 128 KB at head_dim 256: in L2).
+constexpr int kKeyBlock = 64;
+
+// 32 vector registers on AVX-512, 16 elsewhere: sizes of the register tiles.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr int kLogitKeys = 8;  // keys per logits tile (x 2 row vectors)
+constexpr int kPvVecs = 4;     // head_dim vectors per P.V tile (x 4 rows)
+#else
+constexpr int kLogitKeys = 4;
+constexpr int kPvVecs = 2;
+#endif
+
+// Per-thread scratch, sized for one task of rp (padded) query rows.
+struct Scratch {
+  hwy::AlignedFreeUniquePtr<float[]> qt;      // [D][rp] scaled queries, transposed
+  hwy::AlignedFreeUniquePtr<float[]> acc;     // [rp][D] unnormalised outputs
+  hwy::AlignedFreeUniquePtr<float[]> st;      // [kKeyBlock][rp] logits, then probabilities
+  hwy::AlignedFreeUniquePtr<float[]> kf;      // [kKeyBlock][D] keys as f32
+  hwy::AlignedFreeUniquePtr<float[]> vf;      // [kKeyBlock][D] values as f32
+  hwy::AlignedFreeUniquePtr<float[]> m;       // [rp] running max
+  hwy::AlignedFreeUniquePtr<float[]> l;       // [rp] running sum
+  hwy::AlignedFreeUniquePtr<float[]> corr;    // [rp] rescale of acc for this block
+  hwy::AlignedFreeUniquePtr<int32_t[]> qpos;  // [rp] position of each row's query
+};
+
+Scratch MakeScratch(size_t rp, size_t D) {
+  return {hwy::AllocateAligned<float>(D * rp),
+          hwy::AllocateAligned<float>(rp * D),
+          hwy::AllocateAligned<float>(kKeyBlock * rp),
+          hwy::AllocateAligned<float>(kKeyBlock * D),
+          hwy::AllocateAligned<float>(kKeyBlock * D),
+          hwy::AllocateAligned<float>(rp),
+          hwy::AllocateAligned<float>(rp),
+          hwy::AllocateAligned<float>(rp),
+          hwy::AllocateAligned<int32_t>(rp)};
+}
+
+// st[j][r] = sum_d kf[j][d] qt[d][r] for j < len, every row vector of rp:
+// C keys x RV row vectors of accumulators; each key value is broadcast, each
+// query vector loaded once per C keys.
+template <int C, int RV>
+HWY_INLINE void LogitsTile(const float* HWY_RESTRICT kf, const float* HWY_RESTRICT qt, size_t rp,
+                           int D, float* HWY_RESTRICT st) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF a[C][RV];
+  for (int c = 0; c < C; ++c) {
+    for (int v = 0; v < RV; ++v) a[c][v] = hn::Zero(df);
+  }
+  for (int d = 0; d < D; ++d) {
+    VF qv[RV];
+    for (int v = 0; v < RV; ++v) qv[v] = hn::Load(df, qt + d * rp + v * N);
+    for (int c = 0; c < C; ++c) {
+      const VF kv = hn::Set(df, kf[c * D + d]);
+      for (int v = 0; v < RV; ++v) a[c][v] = hn::MulAdd(kv, qv[v], a[c][v]);
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    for (int v = 0; v < RV; ++v) hn::Store(a[c][v], df, st + c * rp + v * N);
+  }
+}
+
+template <int RV>
+void LogitsRows(const float* HWY_RESTRICT kf, int len, const float* HWY_RESTRICT qt, size_t rp,
+                int D, float* HWY_RESTRICT st) {
+  int j = 0;
+  for (; j + kLogitKeys <= len; j += kLogitKeys) {
+    LogitsTile<kLogitKeys, RV>(kf + j * D, qt, rp, D, st + j * rp);
+  }
+  for (; j < len; ++j) LogitsTile<1, RV>(kf + j * D, qt, rp, D, st + j * rp);
+}
+
+// All rows: pairs of row vectors, then a single one.
+void Logits(const float* HWY_RESTRICT kf, int len, const float* HWY_RESTRICT qt, size_t rp, int D,
+            float* HWY_RESTRICT st) {
+  const size_t N = hn::Lanes(DF());
+  size_t r = 0;
+  for (; r + 2 * N <= rp; r += 2 * N) LogitsRows<2>(kf, len, qt + r, rp, D, st + r);
+  if (r < rp) LogitsRows<1>(kf, len, qt + r, rp, D, st + r);
+}
+
+// acc[r][..] = acc[r][..] * corr[r] + sum_j st[j][r] vf[j][..] for R rows from
+// r0 and every head_dim vector: R rows x V vectors of accumulators.
+template <int R, int V>
+HWY_INLINE void PvTile(const float* HWY_RESTRICT st, size_t rp, const float* HWY_RESTRICT vf,
+                       int len, int D, const float* HWY_RESTRICT corr, float* HWY_RESTRICT acc) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF a[R][V];
+  for (int r = 0; r < R; ++r) {
+    const VF c = hn::Set(df, corr[r]);
+    for (int v = 0; v < V; ++v) a[r][v] = hn::Mul(hn::Load(df, acc + r * D + v * N), c);
+  }
+  for (int j = 0; j < len; ++j) {
+    VF vv[V];
+    for (int v = 0; v < V; ++v) vv[v] = hn::Load(df, vf + j * D + v * N);
+    for (int r = 0; r < R; ++r) {
+      const VF p = hn::Set(df, st[j * rp + r]);
+      for (int v = 0; v < V; ++v) a[r][v] = hn::MulAdd(p, vv[v], a[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < V; ++v) hn::Store(a[r][v], df, acc + r * D + v * N);
+  }
+}
+
+template <int R>
+void PvRows(const float* HWY_RESTRICT st, size_t rp, const float* HWY_RESTRICT vf, int len, int D,
+            const float* HWY_RESTRICT corr, float* HWY_RESTRICT acc) {
+  const int N = static_cast<int>(hn::Lanes(DF()));
+  int i = 0;
+  for (; i + kPvVecs * N <= D; i += kPvVecs * N) {
+    PvTile<R, kPvVecs>(st, rp, vf + i, len, D, corr, acc + i);
+  }
+  for (; i < D; i += N) PvTile<R, 1>(st, rp, vf + i, len, D, corr, acc + i);
+}
+
+// Rows [0, rows): 4 at a time, then the rest one by one.
+void Pv(const float* HWY_RESTRICT st, size_t rp, int rows, const float* HWY_RESTRICT vf, int len,
+        int D, const float* HWY_RESTRICT corr, float* HWY_RESTRICT acc) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) PvRows<4>(st + r, rp, vf, len, D, corr + r, acc + r * D);
+  for (; r < rows; ++r) PvRows<1>(st + r, rp, vf, len, D, corr + r, acc + r * D);
+}
+
+// Masks the block's logits (key positions k0 + j, j < len) to each row's
+// causal window, and turns them into probabilities of the online softmax:
+// m, l and corr per row, all vectorised across rows.
+void SoftmaxBlock(float* HWY_RESTRICT st, size_t rp, int len, int k0, int window,
+                  const int32_t* HWY_RESTRICT qpos, float* HWY_RESTRICT m, float* HWY_RESTRICT l,
+                  float* HWY_RESTRICT corr) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const size_t N = hn::Lanes(df);
+  const VF neg_inf = hn::Set(df, -std::numeric_limits<float>::infinity());
+  const VF lowest = hn::Set(df, -100.0f);  // exp(-100) == 0 in f32 sums: keeps Exp in range
+  for (size_t r = 0; r < rp; r += N) {
+    const auto qp = hn::Load(di, qpos + r);
+    // Valid keys: qp - window < kp <= qp (window 0: no lower bound).
+    const auto lo = window > 0 ? hn::Sub(qp, hn::Set(di, window)) : hn::Set(di, -1);
+    VF bmax = neg_inf;
+    for (int j = 0; j < len; ++j) {
+      const auto kp = hn::Set(di, k0 + j);
+      const auto valid = hn::RebindMask(df, hn::And(hn::Not(hn::Gt(kp, qp)), hn::Gt(kp, lo)));
+      const VF s = hn::IfThenElse(valid, hn::Load(df, st + j * rp + r), neg_inf);
+      hn::Store(s, df, st + j * rp + r);
+      bmax = hn::Max(bmax, s);
+    }
+    const VF m_old = hn::Load(df, m + r);
+    const VF m_new = hn::Max(m_old, bmax);
+    // Rows with no valid key yet keep m = -inf; subtract 0 there instead.
+    const VF m_sub = hn::IfThenZeroElse(hn::Eq(m_new, neg_inf), m_new);
+    const VF c = hn::IfThenZeroElse(hn::Eq(m_old, neg_inf),
+                                    hn::Exp(df, hn::Max(hn::Sub(m_old, m_sub), lowest)));
+    VF sum = hn::Zero(df);
+    for (int j = 0; j < len; ++j) {
+      const VF s = hn::Load(df, st + j * rp + r);
+      const VF p =
+          hn::IfThenZeroElse(hn::Eq(s, neg_inf), hn::Exp(df, hn::Max(hn::Sub(s, m_sub), lowest)));
+      hn::Store(p, df, st + j * rp + r);
+      sum = hn::Add(sum, p);
+    }
+    hn::Store(m_new, df, m + r);
+    hn::Store(hn::MulAdd(hn::Load(df, l + r), c, sum), df, l + r);
+    hn::Store(c, df, corr + r);
+  }
+}
+
+// rows x D elements of stored K or V -> f32, row by row (rows contiguous
+// within a page).
+template <typename T>
+HWY_INLINE void RowToF32(const T* HWY_RESTRICT src, int D, float* HWY_RESTRICT dst) {
+  const DF df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  for (int i = 0; i < D; i += N) hn::Store(LoadF32(df, src + i), df, dst + i);
+}
+
+// One task: queries [t0, t0 + nt) of the chunk, the G heads of kv_head.
+template <typename T>
+void AttendTask(const float* HWY_RESTRICT q, int num_heads, int pos0, const PagedKv& kv,
+                const int32_t* HWY_RESTRICT pages, int window, float scale, int kv_head, int t0,
+                int nt, Scratch& sc, float* HWY_RESTRICT out) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  const int G = num_heads / kv.num_kv_heads;
+  const int rows = nt * G;
+  const size_t rp = hwy::RoundUpTo(static_cast<size_t>(rows), N);
+  // Row r = query t0 + r / G, head kv_head * G + r % G. Padding rows repeat
+  // the last query's position and have q = 0 (finite logits, discarded).
+  for (size_t r = 0; r < rp; ++r) {
+    const int t = std::min(static_cast<int>(r), rows - 1) / G;
+    sc.qpos[r] = pos0 + t0 + t;
+    sc.m[r] = -std::numeric_limits<float>::infinity();
+    sc.l[r] = 0.0f;
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float* qr = q + (static_cast<size_t>(t0 + r / G) * num_heads + kv_head * G + r % G) * D;
+    for (int d = 0; d < D; ++d) sc.qt[d * rp + r] = qr[d] * scale;
+  }
+  for (size_t r = rows; r < rp; ++r) {
+    for (int d = 0; d < D; ++d) sc.qt[d * rp + r] = 0.0f;
+  }
+  std::fill(sc.acc.get(), sc.acc.get() + rp * D, 0.0f);
+
+  const int k_end = pos0 + t0 + nt;  // exclusive
+  const int k_begin = window > 0 ? std::max(0, pos0 + t0 - window + 1) : 0;
+  const T* k_base = static_cast<const T*>(kv.k);
+  const T* v_base = static_cast<const T*>(kv.v);
+  for (int k0 = k_begin; k0 < k_end; k0 += kKeyBlock) {
+    const int len = std::min(kKeyBlock, k_end - k0);
+    for (int j = 0; j < len; ++j) {
+      const int p = k0 + j;
+      const size_t off = kv.RowOffset(pages[p / S], kv_head) + static_cast<size_t>(p % S) * D;
+      RowToF32(k_base + off, D, sc.kf.get() + j * D);
+      RowToF32(v_base + off, D, sc.vf.get() + j * D);
+    }
+    Logits(sc.kf.get(), len, sc.qt.get(), rp, D, sc.st.get());
+    SoftmaxBlock(sc.st.get(), rp, len, k0, window, sc.qpos.get(), sc.m.get(), sc.l.get(),
+                 sc.corr.get());
+    Pv(sc.st.get(), rp, rows, sc.vf.get(), len, D, sc.corr.get(), sc.acc.get());
+  }
+  for (int r = 0; r < rows; ++r) {
+    float* o = out + (static_cast<size_t>(t0 + r / G) * num_heads + kv_head * G + r % G) * D;
+    const VF inv = hn::Set(df, 1.0f / sc.l[r]);  // l >= 1: each query sees its own key
+    for (int d = 0; d < D; d += static_cast<int>(N)) {
+      hn::StoreU(hn::Mul(hn::Load(df, sc.acc.get() + r * D + d), inv), df, o + d);
+    }
+  }
+}
+
+void AttendCausalImpl(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
+                      const int32_t* pages, int window, float scale, int num_threads, float* out) {
+  const size_t N = hn::Lanes(DF());
+  const int G = num_heads / kv.num_kv_heads;
+  // About two row vectors of queries per task: enough rows to reuse each
+  // converted K/V row, enough tasks to spread a single KV head over threads.
+  const int nt = std::max(1, static_cast<int>(2 * N) / G);
+  const int blocks = (n + nt - 1) / nt;
+  const int tasks = kv.num_kv_heads * blocks;
+  const size_t rp = hwy::RoundUpTo(static_cast<size_t>(nt * G), N);
+#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && tasks > 1)
+  {
+    Scratch sc = MakeScratch(rp, kv.head_dim);
+    // Later blocks see more keys: hand them out first.
+#pragma omp for schedule(dynamic, 1)
+    for (int i = 0; i < tasks; ++i) {
+      const int h = i % kv.num_kv_heads;
+      const int b = blocks - 1 - i / kv.num_kv_heads;
+      const int t0 = b * nt;
+      const int cnt = std::min(nt, n - t0);
+      if (kv.type == KvType::kF16) {
+        AttendTask<uint16_t>(q, num_heads, pos0, kv, pages, window, scale, h, t0, cnt, sc, out);
+      } else {
+        AttendTask<float>(q, num_heads, pos0, kv, pages, window, scale, h, t0, cnt, sc, out);
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace quest
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace quest {
+
+HWY_EXPORT(AttendCausalImpl);
+
+void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
+                  const int32_t* pages, int window, float scale, int num_threads, float* out) {
+  QE_CHECK(n > 0 && pos0 >= 0 && window >= 0, "n %d pos0 %d window %d", n, pos0, window);
+  QE_CHECK(kv.num_kv_heads > 0 && num_heads % kv.num_kv_heads == 0, "heads %d kv_heads %d",
+           num_heads, kv.num_kv_heads);
+  QE_CHECK(kv.head_dim > 0 && kv.head_dim % kHeadDimMultiple == 0, "head_dim %d", kv.head_dim);
+  HWY_DYNAMIC_DISPATCH(AttendCausalImpl)
+  (q, n, num_heads, pos0, kv, pages, window, scale, std::max(1, num_threads), out);
+}
+
+}  // namespace quest
+#endif  // HWY_ONCE
