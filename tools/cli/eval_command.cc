@@ -47,6 +47,7 @@ void AddCommonFlags(CLI::App* c, EvalFlags* f) {
       ->required();
   c->add_flag("--json", f->h.json, "print the summary as JSON on stdout");
   c->add_flag("--no-plots", f->no_plots, "skip the PNG plots");
+  c->add_flag("--verbose", f->h.verbose, "print every prefill and answer on stderr");
 }
 
 int Fail(const std::string& what, const Status& s) {

@@ -259,8 +259,15 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
           for (int ps : page_sizes) {
             SessionPair& sp = pairs[ps];
             sp.base->Reset();  // a new dense prefill of this sample's context
+            const double tp = Now();
             QE_RETURN_IF_ERROR(sp.base->Prefill(
                 p.context.data(), static_cast<int>(p.context.size()), base_logits.data()));
+            if (opts_.verbose) {
+              const double dt = Now() - tp;
+              std::fprintf(stderr,
+                           "\n%s, %d tokens, depth %.2f: dense prefill %.1f s (%.0f tok/s)\n",
+                           task.c_str(), length, depth, dt, p.context.size() / dt);
+            }
             for (const MethodConfig& c : configs_) {
               if (c.page_size != ps) continue;
               const double t0 = Now();
@@ -290,6 +297,16 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
               row["needle_token"] = p.needle_token;
               row["seconds"] = Now() - t0;
               QE_RETURN_IF_ERROR(writer_->AppendRow(row));
+              if (opts_.verbose) {
+                std::string ans = text;
+                for (char& ch : ans) ch = ch == '\n' ? ' ' : ch;
+                std::fprintf(stderr,
+                             "  %-9s budget %5d: %-5s \"%s\" (expected %s; %zu question + %zu "
+                             "answer tokens in %.2f s)\n",
+                             Name(c.method), c.budget, score > 0.5 ? "right" : "wrong", ans.c_str(),
+                             p.expected[0].c_str(), p.question.size(), answer.size(),
+                             row["seconds"].get<double>());
+              }
               rows_.push_back(row);
               progress.Tick();
             }

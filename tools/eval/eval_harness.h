@@ -43,6 +43,7 @@ struct HarnessOptions {
   std::string out_dir;
   bool json = false;  // summary on stdout
   bool plots = true;  // run scripts/plot_eval.py with the repo's venv
+  bool verbose = false;  // a line per prefill and per answer on stderr
 };
 
 // Every (method, budget, semantics, gqa, page size) to run; errors name the
