@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "src/kernels/kernels.h"
 #include "src/kernels/ops.h"
@@ -375,8 +376,8 @@ void Session::AttendPrefill(int layer, int pos0, int n) {
                threads_, att_.data());
   if (opts_.check_attention) {
     std::vector<float> want(static_cast<size_t>(n) * c.num_heads * c.head_dim);
-    ref::AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window,
-                      c.attn_scale, want.data());
+    ref::AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window, c.attn_scale,
+                      want.data());
     CheckAgainstReference(want.data(), att_.data(), want.size());
   }
 }
@@ -432,6 +433,16 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
   recall_.per_kv_head_max += recall_of(GqaMode::kPerKvHead, GqaAggregate::kMax);
   recall_.per_kv_head_softmax_sum += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum);
   recall_.per_query_head += recall_of(GqaMode::kPerQueryHead, GqaAggregate::kMax);
+  const int keep = PagesToKeep(opts_.attention.quest, S, num_pages);
+  for (int h = 0; h < c.num_heads; ++h) {
+    std::vector<double> m = mass[h];
+    std::nth_element(m.begin(), m.begin() + keep - 1, m.end(), std::greater<double>());
+    for (int i = 0; i < keep; ++i) recall_.oracle_per_query_head += m[i];
+    recall_.recent_pages += mass[h][0];
+    for (int i = std::max(1, num_pages - (keep - 1)); i < num_pages; ++i) {
+      recall_.recent_pages += mass[h][i];
+    }
+  }
   recall_.samples += c.num_heads;
 }
 

@@ -36,6 +36,12 @@ struct SelectionRecall {
   double per_kv_head_max = 0;
   double per_kv_head_softmax_sum = 0;
   double per_query_head = 0;
+  // The best any page selection of the same size could do: each query head's
+  // own top pages by true attention mass (the ceiling for Quest's bound).
+  double oracle_per_query_head = 0;
+  // The StreamingLLM-like choice of the same size: the first page (sinks)
+  // and the most recent pages.
+  double recent_pages = 0;
   int64_t samples = 0;  // (layer, step, head) triples
 };
 
@@ -89,6 +95,8 @@ class Session {
       r.per_kv_head_max /= r.samples;
       r.per_kv_head_softmax_sum /= r.samples;
       r.per_query_head /= r.samples;
+      r.oracle_per_query_head /= r.samples;
+      r.recent_pages /= r.samples;
     }
     return r;
   }

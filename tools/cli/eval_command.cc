@@ -14,7 +14,8 @@ namespace {
 struct EvalFlags {
   eval::HarnessOptions h;
   std::vector<std::string> tasks = {"niah_single_number", "niah_multikey", "vt", "cwe"};
-  std::vector<int> lengths = {2048, 4096, 8192, 16384, 32768};
+  // 32704: the longest prompt that leaves 64 tokens of a 32K context for the answer.
+  std::vector<int> lengths = {2048, 4096, 8192, 16384, 32704};
   std::vector<double> depths = {0, 0.25, 0.5, 0.75, 1};
   int samples = 2;
   int tokens = 8192;
