@@ -219,8 +219,24 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
   view_ = seq_;
   const int pos0 = seq_.length;
   last_kv_bytes_ = 0;
-  const float* freq = w.rope_freq_factors.empty() ? nullptr : w.rope_freq_factors.data();
+  // RoPE cos/sin once per position and base, shared by every head and layer:
+  // rope_angles_ [base: global, local][t][cos rope_dim | sin rope_dim].
   const bool adjacent = c.rope_style == RopeStyle::kAdjacentPairs;
+  if (rope_.empty()) {
+    const float* freq = w.rope_freq_factors.empty() ? nullptr : w.rope_freq_factors.data();
+    rope_.emplace_back(c.rope_dim, adjacent, c.rope_base, c.rope_scale, freq);
+    if (c.rope_base_local > 0) {
+      rope_.emplace_back(c.rope_dim, adjacent, c.rope_base_local, c.rope_scale, freq);
+    }
+  }
+  const size_t rope_stride = 2 * static_cast<size_t>(c.rope_dim);
+  rope_angles_.resize(rope_.size() * n * rope_stride);
+  for (size_t b = 0; b < rope_.size(); ++b) {
+    for (int t = 0; t < n; ++t) {
+      float* cs = &rope_angles_[(b * n + t) * rope_stride];
+      rope_[b].Angles(pos0 + t, cs, cs + c.rope_dim);
+    }
+  }
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
@@ -231,18 +247,19 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
     Project(L.wq, xn_.data(), n, q_.data(), threads_);
     Project(L.wk, xn_.data(), n, k_.data(), threads_);
     Project(L.wv, xn_.data(), n, v_.data(), threads_);
-    const float base = c.layer_is_local[l] ? c.rope_base_local : c.rope_base;
+    const size_t base = c.layer_is_local[l] && rope_.size() > 1 ? 1 : 0;
     for (int t = 0; t < n; ++t) {
-      const int64_t pos = pos0 + t;
+      const float* cos = &rope_angles_[(base * n + t) * rope_stride];
+      const float* sin = cos + c.rope_dim;
       for (int h = 0; h < c.num_heads; ++h) {
         float* qh = &q_[static_cast<size_t>(t) * q_dim + h * D];
         if (L.q_norm != nullptr) RmsNorm(qh, L.q_norm, D, c.rms_eps, qh);
-        Rope(qh, c.rope_dim, adjacent, pos, base, c.rope_scale, freq);
+        ApplyRope(qh, c.rope_dim, adjacent, cos, sin);
       }
       for (int h = 0; h < c.num_kv_heads; ++h) {
         float* kh = &k_[static_cast<size_t>(t) * kv_dim + h * D];
         if (L.k_norm != nullptr) RmsNorm(kh, L.k_norm, D, c.rms_eps, kh);
-        Rope(kh, c.rope_dim, adjacent, pos, base, c.rope_scale, freq);
+        ApplyRope(kh, c.rope_dim, adjacent, cos, sin);
       }
     }
     cache_.Write(seq_, l, n, k_.data(), v_.data(), threads_);

@@ -10,6 +10,7 @@
 #include "src/engine/attention_policy.h"
 #include "src/engine/model.h"
 #include "src/evict/token_eviction.h"
+#include "src/kernels/ops.h"
 #include "src/kv/kv_cache.h"
 #include "src/quest/page_select.h"
 
@@ -136,6 +137,10 @@ class Session {
   void MeasureRecall(const PagedKv& kv, const float* q);
   // Scratch, [chunk][...]
   std::vector<float> x_, xn_, q_, k_, v_, att_, o_, gate_, up_;
+  // RoPE: [0] global base, [1] Gemma 3's local base (built on first use), and
+  // the chunk's cos/sin [base][chunk][2 * rope_dim].
+  std::vector<RopeTable> rope_;
+  std::vector<float> rope_angles_;
 };
 
 }  // namespace quest

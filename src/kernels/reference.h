@@ -39,4 +39,16 @@ TokenList PagesToTokens(const PageList& pages, int page_size);
 
 double SumFloats(const float* p, size_t n);
 
+// The transformer ops of ops.h as the plain scalar loops they were before the
+// SIMD versions (float math through libm; RmsNorm sums squares in double).
+void RmsNorm(const float* x, const float* w, int n, float eps, float* out);
+// Rotates the first rope_dim channels of one head vector in place for
+// position pos. adjacent_pairs: pairs (2i, 2i+1) (llama GGUFs); otherwise
+// (i, i + rope_dim/2) (Gemma, "NeoX"). theta_i = pos * scale * base^(-2i/rope_dim)
+// / freq_factors[i] (llama 3 frequency factors; nullptr for none), in double.
+void Rope(float* x, int rope_dim, bool adjacent_pairs, int64_t pos, float base, float scale,
+          const float* freq_factors);
+void SiluMul(float* gate, const float* up, int n);
+void GeluMul(float* gate, const float* up, int n);
+
 }  // namespace quest::ref
