@@ -319,12 +319,7 @@ void Session::Attend(int layer, int pos, bool decode, const float* q, float* out
       for (int p = first; p <= pos; ++p) window_.slots.push_back(view_.pages[p / S] * S + p % S);
       window_.indptr.push_back(static_cast<int32_t>(window_.slots.size()));
     }
-    AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, threads_, out);
-    if (opts_.check_attention) {
-      std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
-      ref::AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, want.data());
-      CheckAgainstReference(want.data(), out, want.size());
-    }
+    AttendWindow(kv, q, out, nullptr);
     if (decode) last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
     return;
   }
@@ -372,17 +367,22 @@ void Session::AttendEvicting(int layer, int pos, const float* q, float* out) {
     for (int32_t t : ev.kept(h)) window_.slots.push_back(view_.pages[t / S] * S + t % S);
     window_.indptr.push_back(static_cast<int32_t>(window_.slots.size()));
   }
-  AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, threads_, out,
-               ev.needs_probs() ? &probs_ : nullptr);
+  AttendWindow(kv, q, out, ev.needs_probs() ? &probs_ : nullptr);
+  checked_sparse_ += opts_.check_attention;
+  const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;
+  last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
+  ev.Update(probs_, c.num_heads);
+}
+
+void Session::AttendWindow(const PagedKv& kv, const float* q, float* out,
+                           std::vector<std::vector<float>>* probs) {
+  const ModelConfig& c = model_.config();
+  AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, threads_, out, probs);
   if (opts_.check_attention) {
     std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
     ref::AttendTokens(q, c.num_heads, kv, window_, c.attn_scale, want.data());
     CheckAgainstReference(want.data(), out, want.size());
-    ++checked_sparse_;
   }
-  const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;
-  last_kv_bytes_ += static_cast<double>(window_.slots.size()) * row_bytes;
-  ev.Update(probs_, c.num_heads);
 }
 
 void Session::AttendPrefill(int layer, int pos0, int n) {

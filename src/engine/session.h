@@ -112,6 +112,10 @@ class Session {
   // Decode attention of an eviction baseline: attend over the layer's keep
   // lists, then let the policy evict.
   void AttendEvicting(int layer, int pos, const float* q, float* out);
+  // AttendTokens over window_ (a sliding window or a keep list), checked
+  // against the double reference when check_attention is set.
+  void AttendWindow(const PagedKv& kv, const float* q, float* out,
+                    std::vector<std::vector<float>>* probs);
   void ResetEviction();
   // Prefill: attention of the chunk's n queries in q_ (positions pos0 ..) into
   // att_, causal and windowed on local layers, in one kernel call.
