@@ -193,13 +193,15 @@ Harness::Harness(HarnessOptions o, std::vector<MethodConfig> configs, std::uniqu
 
 int Harness::max_context() const { return model_->config().context_length; }
 
-const std::vector<int32_t>& Harness::EssayTokens() {
+Result<const std::vector<int32_t>*> Harness::EssayTokens() {
   if (essay_tokens_.empty()) {
-    std::ifstream f(DefaultEssayPath(), std::ios::binary);
+    const std::string path = DefaultEssayPath();
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return Status::Error("cannot read the essay text " + path + " (run `make setup`)");
     std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     essay_tokens_ = tok_.Encode(text, /*add_special=*/false, /*parse_special=*/false);
   }
-  return essay_tokens_;
+  return &essay_tokens_;
 }
 
 Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<int>& lengths,
@@ -238,7 +240,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
   const int64_t total = static_cast<int64_t>(tasks.size()) * lengths.size() * depths.size() *
                         samples * configs_.size();
   Progress progress(tasks.size() == 1 ? tasks[0] : "ruler", total);
-  std::vector<float> logits(vocab), base_logits(vocab);
+  std::vector<float> logits(vocab);
   for (int length : lengths) {
     const int context = length + 64;
     std::map<int, SessionPair> pairs;
@@ -261,7 +263,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
             sp.base->Reset();  // a new dense prefill of this sample's context
             const double tp = Now();
             QE_RETURN_IF_ERROR(sp.base->Prefill(
-                p.context.data(), static_cast<int>(p.context.size()), base_logits.data()));
+                p.context.data(), static_cast<int>(p.context.size()), /*logits=*/nullptr));
             if (opts_.verbose) {
               const double dt = Now() - tp;
               std::fprintf(stderr,
@@ -327,7 +329,9 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
                                      len, max_context()));
     }
   }
-  const std::vector<int32_t>& essay = EssayTokens();
+  const std::vector<int32_t>* essay_ptr = nullptr;
+  QE_ASSIGN_OR_RETURN(essay_ptr, EssayTokens());
+  const std::vector<int32_t>& essay = *essay_ptr;
   const int vocab = model_->config().vocab_size;
   std::set<int> page_sizes;
   for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
@@ -352,7 +356,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
       for (int ps : page_sizes) {
         SessionPair sp;
         QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, n + 2, ps, opts_.threads));
-        QE_RETURN_IF_ERROR(sp.base->Prefill(text.data(), prefix, logits.data()));
+        QE_RETURN_IF_ERROR(sp.base->Prefill(text.data(), prefix, /*logits=*/nullptr));
         // Dense reference distributions of every step.
         std::vector<std::vector<double>> lp_dense(steps);
         std::vector<int32_t> top_dense(steps);
@@ -430,7 +434,9 @@ Status Harness::RunPpl(int tokens, int samples) {
         StrFormat("invalid --tokens %d: must be in [2, %d]", tokens, max_context() - 1));
   }
   if (samples <= 0) return Status::Error(StrFormat("invalid --samples %d: must be > 0", samples));
-  const std::vector<int32_t>& essay = EssayTokens();
+  const std::vector<int32_t>* essay_ptr = nullptr;
+  QE_ASSIGN_OR_RETURN(essay_ptr, EssayTokens());
+  const std::vector<int32_t>& essay = *essay_ptr;
   if (static_cast<int>(essay.size()) < tokens + 1) {
     return Status::Error(
         StrFormat("the essay has %zu tokens, fewer than %d", essay.size(), tokens));
@@ -504,13 +510,8 @@ Status Harness::RunPpl(int tokens, int samples) {
         }
         std::vector<double> nll(last, 0.0);
         if (c.method == AttentionMethod::kH2O) {
-          QE_ASSIGN_OR_RETURN(sp.work, [&]() -> Result<std::unique_ptr<Session>> {
-            SessionOptions so;
-            so.context = tokens + 2;
-            so.threads = opts_.threads;
-            so.attention = PolicyOf(c, opts_.dense_layers);
-            return Session::Create(*model_, so);
-          }());
+          sp.work->Reset();  // from the start, in the work session's own cache
+          QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
           QE_RETURN_IF_ERROR(run(sp.work.get(), 0, last, &nll));
         } else {
           const int fork_at = std::min(c.budget, last);

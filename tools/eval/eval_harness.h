@@ -35,14 +35,14 @@ struct HarnessOptions {
   std::vector<std::string> methods = {"dense", "quest", "streaming", "h2o", "tova"};
   std::vector<int> budgets = {256, 512, 1024};
   std::vector<std::string> semantics = {"kernel"};  // Quest only
-  std::vector<std::string> gqa = {"per-kv-head"};  // Quest only
-  std::vector<int> page_sizes = {16};              // Quest only (the others use the first)
+  std::vector<std::string> gqa = {"per-kv-head"};   // Quest only
+  std::vector<int> page_sizes = {16};               // Quest only (the others use the first)
   int dense_layers = 2;
   uint64_t seed = 1;
   int threads = 0;
   std::string out_dir;
-  bool json = false;  // summary on stdout
-  bool plots = true;  // run scripts/plot_eval.py with the repo's venv
+  bool json = false;     // summary on stdout
+  bool plots = true;     // run scripts/plot_eval.py with the repo's venv
   bool verbose = false;  // a line per prefill and per answer on stderr
 };
 
@@ -76,8 +76,8 @@ class Harness {
  private:
   Harness(HarnessOptions o, std::vector<MethodConfig> configs, std::unique_ptr<Model> model,
           Tokenizer tok, std::unique_ptr<ResultWriter> writer);
-  // Essay tokens (encoded once).
-  const std::vector<int32_t>& EssayTokens();
+  // Essay tokens (encoded once); an error names the file if it cannot be read.
+  Result<const std::vector<int32_t>*> EssayTokens();
 
   HarnessOptions opts_;
   std::vector<MethodConfig> configs_;
