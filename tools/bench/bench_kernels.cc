@@ -52,20 +52,23 @@ void BM_SelectTopK(benchmark::State& state) {
 }
 BENCHMARK(BM_SelectTopK)->ArgsProduct({{256, 2048, 8192}, {16, 128}});
 
-// Args: tokens, head_dim, threads. 4 query heads on 1 KV head (GQA).
+// Args: tokens, head_dim, query heads per KV head (G), threads. One KV head.
 void BM_AttendPages(benchmark::State& state) {
-  const int tokens = state.range(0), D = state.range(1), threads = state.range(2);
+  const int tokens = state.range(0), D = state.range(1), G = state.range(2),
+            threads = state.range(3);
   auto r = MakeCache(tokens, 1, D);
   std::mt19937 rng(3);
-  std::vector<float> q = testing::RandomFloats(rng, 4 * D), out(4 * D);
+  std::vector<float> q = testing::RandomFloats(rng, G * D), out(G * D);
   const PageList list = DensePageList(r.seq, 16, 1);
   for (auto _ : state) {
-    AttendPages(q.data(), 4, r.cache.View(0), list, 1.0f / std::sqrt(D), threads, out.data());
+    AttendPages(q.data(), G, r.cache.View(0), list, 1.0f / std::sqrt(D), threads, out.data());
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(tokens) * D * 2 * 2);
 }
-BENCHMARK(BM_AttendPages)->ArgsProduct({{1024, 16384}, {64, 128, 256}, {1, 2}})->UseRealTime();
+BENCHMARK(BM_AttendPages)
+    ->ArgsProduct({{1024, 16384}, {64, 128, 256}, {1, 4}, {1, 2}})
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace quest
