@@ -68,17 +68,21 @@ TEST(ScorePages, MatchesReference) {
         RandomCache r = RandomCache::Make(c, tokens, 100 + D + tokens);
         const PagedKv kv = r.cache.View(0);
         std::mt19937 rng(tokens);
-        const int G = 3;
-        std::vector<float> q = RandomFloats(rng, G * D, -1, 1);
-        const int n = r.seq.num_pages();
-        std::vector<float> want(G * n);
-        ref::ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, want.data());
-        ForEachTarget([&](const char* target) {
-          std::vector<float> got(G * n);
-          ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, got.data());
-          ExpectClose(got.data(), want.data(), got.size(), 1e-3f, 1e-5f,
-                      std::string(target) + " " + Shape(tokens, D, 8, type));
-        });
+        // 1 and 3 queries: per-page loop; 2, 4, 8: tiles of 2 (AVX2) or 4
+        // (AVX-512) queries x 4 pages, with page tails (n % 4).
+        for (int G : {1, 2, 3, 4, 8}) {
+          std::vector<float> q = RandomFloats(rng, G * D, -1, 1);
+          const int n = r.seq.num_pages();
+          std::vector<float> want(G * n);
+          ref::ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, want.data());
+          ForEachTarget([&](const char* target) {
+            std::vector<float> got(G * n);
+            ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, got.data());
+            ExpectClose(
+                got.data(), want.data(), got.size(), 1e-3f, 1e-5f,
+                std::string(target) + " G=" + std::to_string(G) + " " + Shape(tokens, D, 8, type));
+          });
+        }
       }
     }
   }

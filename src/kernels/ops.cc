@@ -98,6 +98,41 @@ void GeluMulImpl(float* HWY_RESTRICT gate, const float* HWY_RESTRICT up, int n) 
 }
 #undef QUEST_GATE_LOOP
 
+void AddSoftmaxImpl(const float* HWY_RESTRICT s, int n, float scale, float* HWY_RESTRICT agg) {
+  if (n <= 0) return;
+  const hn::ScalableTag<float> df;
+  const hn::CappedTag<float, 1> d1;
+  const int N = static_cast<int>(hn::Lanes(df));
+  float m = s[0];
+  int i = 0;
+  if (n >= N) {
+    auto vm = hn::LoadU(df, s);
+    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(df, s + i));
+    m = hn::GetLane(hn::MaxOfLanes(df, vm));
+  }
+  for (; i < n; ++i) m = std::max(m, s[i]);
+  // e_j = exp(scale * s_j - scale * m), computed twice (sum, then add) rather
+  // than stored: n is a few thousand pages and the second pass stays in L1.
+  const float sm = scale * m;
+  auto vsum = hn::Zero(df);
+  float tail = 0.0f;
+  for (i = 0; i + N <= n; i += N) {
+    vsum = hn::Add(
+        vsum, hn::Exp(df, hn::MulSub(hn::Set(df, scale), hn::LoadU(df, s + i), hn::Set(df, sm))));
+  }
+  for (int k = i; k < n; ++k) {
+    tail += hn::GetLane(hn::Exp(d1, hn::Set(d1, scale * s[k] - sm)));
+  }
+  const float inv = 1.0f / (hn::GetLane(hn::SumOfLanes(df, vsum)) + tail);
+  const auto vinv = hn::Set(df, inv);
+  for (i = 0; i + N <= n; i += N) {
+    const auto e =
+        hn::Exp(df, hn::MulSub(hn::Set(df, scale), hn::LoadU(df, s + i), hn::Set(df, sm)));
+    hn::StoreU(hn::MulAdd(e, vinv, hn::LoadU(df, agg + i)), df, agg + i);
+  }
+  for (; i < n; ++i) agg[i] += hn::GetLane(hn::Exp(d1, hn::Set(d1, scale * s[i] - sm))) * inv;
+}
+
 // x0 * c + x1 * s with one FMA (the compiler fuses the scalar tails too on
 // FMA targets): within one product's rounding of the unfused ref::Rope.
 void ApplyRopeImpl(float* HWY_RESTRICT x, int rope_dim, bool adjacent_pairs,
@@ -153,6 +188,7 @@ namespace quest {
 HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(SiluMulImpl);
 HWY_EXPORT(GeluMulImpl);
+HWY_EXPORT(AddSoftmaxImpl);
 HWY_EXPORT(ApplyRopeImpl);
 
 void RmsNorm(const float* x, const float* w, int n, float eps, float* out) {
@@ -165,6 +201,10 @@ void SiluMul(float* gate, const float* up, int n) {
 
 void GeluMul(float* gate, const float* up, int n) {
   HWY_DYNAMIC_DISPATCH(GeluMulImpl)(gate, up, n);
+}
+
+void AddSoftmax(const float* s, int n, float scale, float* agg) {
+  HWY_DYNAMIC_DISPATCH(AddSoftmaxImpl)(s, n, scale, agg);
 }
 
 void ApplyRope(float* x, int rope_dim, bool adjacent_pairs, const float* cos, const float* sin) {

@@ -19,6 +19,11 @@ void RmsNorm(const float* x, const float* w, int n, float eps, float* out);
 // x^3), which equals 0.5 x (1 + tanh z) and avoids the cancellation of 1 + tanh z
 // for negative z; both use Highway's Exp (about 1 ulp).
 void SiluMul(float* gate, const float* up, int n);
+
+// agg[j] += softmax(scale * s)[j] for j < n (nothing for n = 0): how per-KV-head
+// Quest selection combines the page bounds of a KV head's G query heads
+// (softmax-sum). Scalar libm exp made this a third of GQA selection's time.
+void AddSoftmax(const float* s, int n, float scale, float* agg);
 void GeluMul(float* gate, const float* up, int n);
 
 // The rotation angles of one RoPE configuration: theta_i(pos) = pos * scale *

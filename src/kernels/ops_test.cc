@@ -101,6 +101,31 @@ void CheckGate(GateFn simd, GateFn ref, float atol, float rtol, const char* name
 TEST(SiluMul, MatchesReference) { CheckGate(SiluMul, ref::SiluMul, 1e-6f, 2e-6f, "silu"); }
 TEST(GeluMul, MatchesReference) { CheckGate(GeluMul, ref::GeluMul, 2e-6f, 2e-6f, "gelu"); }
 
+// Softmax-sum of GQA page selection: random scores of both signs and large
+// spread, odd lengths (empty, one page, vector tails), accumulated twice onto
+// a non-zero agg.
+TEST(AddSoftmax, MatchesReference) {
+  std::mt19937 rng(5);
+  for (int n : {0, 1, 3, 15, 16, 17, 33, 127, 2048, 2049}) {
+    for (float scale : {0.0625f, 1.0f}) {
+      std::vector<float> s1 = RandomFloats(rng, n, -300, 300), s2 = RandomFloats(rng, n, -1, 1);
+      std::vector<float> want = RandomFloats(rng, n, 0, 1);
+      const std::vector<float> start = want;
+      ref::AddSoftmax(s1.data(), n, scale, want.data());
+      ref::AddSoftmax(s2.data(), n, scale, want.data());
+      ForEachTarget([&](const char* target) {
+        std::vector<float> got = start;
+        AddSoftmax(s1.data(), n, scale, got.data());
+        AddSoftmax(s2.data(), n, scale, got.data());
+        for (int j = 0; j < n; ++j) {
+          ASSERT_NEAR(got[j], want[j], 1e-6f + 2e-6f * std::abs(want[j]))
+              << target << " n=" << n << " scale=" << scale << " j=" << j;
+        }
+      });
+    }
+  }
+}
+
 TEST(GateOps, EdgeValues) {
   const float inf = std::numeric_limits<float>::infinity();
   const std::vector<float> g = {0.0f,  -0.0f,  1e-40f, -1e-40f, 1e-7f,  -1e-7f,

@@ -9,11 +9,44 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/kernels/load-inl.h"
+#include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace quest {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+// Bounds of QT queries (rows of q) on 4 pages whose metadata starts at
+// kmax[p] / kmin[p]: each metadata vector is converted once for the QT
+// queries, and the 4 QT sums come out of one transposed reduction (lane
+// 4 h + p). scores[h * score_stride + p] = U of query h on page p.
+template <int QT, typename T>
+HWY_INLINE void ScoreTile(const float* HWY_RESTRICT q, int q_stride, const T* const* kmax,
+                          const T* const* kmin, int D, float* HWY_RESTRICT scores,
+                          int score_stride) {
+  using DF = hn::ScalableTag<float>;
+  const DF df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  static_assert(QT * 4 == static_cast<int>(TransposeLanes<DF>()), "one lane per (query, page)");
+  hn::Vec<DF> acc[QT * 4];
+  for (int k = 0; k < QT * 4; ++k) acc[k] = hn::Zero(df);
+  for (int i = 0; i < D; i += N) {
+    hn::Vec<DF> qv[QT];
+    for (int h = 0; h < QT; ++h) qv[h] = hn::LoadU(df, q + static_cast<size_t>(h) * q_stride + i);
+    for (int p = 0; p < 4; ++p) {
+      const auto hi = LoadF32(df, kmax[p] + i);
+      const auto lo = LoadF32(df, kmin[p] + i);
+      for (int h = 0; h < QT; ++h) {
+        acc[4 * h + p] = hn::Add(acc[4 * h + p], hn::Max(hn::Mul(qv[h], hi), hn::Mul(qv[h], lo)));
+      }
+    }
+  }
+  HWY_ALIGN float r[QT * 4];
+  hn::Store(SumLanesTransposed(df, acc), df, r);
+  for (int h = 0; h < QT; ++h) {
+    for (int p = 0; p < 4; ++p) scores[static_cast<size_t>(h) * score_stride + p] = r[4 * h + p];
+  }
+}
 
 template <typename T>
 void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
@@ -23,7 +56,28 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
   const int D = kv.head_dim;
   const T* kmax_base = static_cast<const T*>(kv.kmax);
   const T* kmin_base = static_cast<const T*>(kv.kmin);
-  for (int j = 0; j < num_pages; ++j) {
+  int j = 0;
+  // GQA (num_q a multiple of the tile's QT > 1): pages in fours, queries in
+  // tiles. The rest, and one query (already memory-bound), below.
+  constexpr int kQT = static_cast<int>(TransposeLanes<hn::ScalableTag<float>>()) / 4;
+  if constexpr (kQT > 1) {
+    if (num_q % kQT == 0) {
+      for (; j + 4 <= num_pages; j += 4) {
+        const T* kmax[4];
+        const T* kmin[4];
+        for (int p = 0; p < 4; ++p) {
+          const size_t off = kv.MetaOffset(pages[j + p], kv_head);
+          kmax[p] = kmax_base + off;
+          kmin[p] = kmin_base + off;
+        }
+        for (int g = 0; g < num_q; g += kQT) {
+          ScoreTile<kQT>(q + static_cast<size_t>(g) * q_stride, q_stride, kmax, kmin, D,
+                         scores + static_cast<size_t>(g) * num_pages + j, num_pages);
+        }
+      }
+    }
+  }
+  for (; j < num_pages; ++j) {
     const size_t off = kv.MetaOffset(pages[j], kv_head);
     const T* HWY_RESTRICT kmax = kmax_base + off;
     const T* HWY_RESTRICT kmin = kmin_base + off;
@@ -38,15 +92,15 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
       for (; i + 2 * N <= D; i += 2 * N) {
         const auto q0 = hn::LoadU(df, qg + i);
         const auto q1 = hn::LoadU(df, qg + i + N);
-        acc0 = hn::Add(acc0, hn::Max(hn::Mul(q0, LoadF32(df, kmax + i)),
-                                     hn::Mul(q0, LoadF32(df, kmin + i))));
+        acc0 = hn::Add(
+            acc0, hn::Max(hn::Mul(q0, LoadF32(df, kmax + i)), hn::Mul(q0, LoadF32(df, kmin + i))));
         acc1 = hn::Add(acc1, hn::Max(hn::Mul(q1, LoadF32(df, kmax + i + N)),
                                      hn::Mul(q1, LoadF32(df, kmin + i + N))));
       }
       for (; i < D; i += N) {
         const auto q0 = hn::LoadU(df, qg + i);
-        acc0 = hn::Add(acc0, hn::Max(hn::Mul(q0, LoadF32(df, kmax + i)),
-                                     hn::Mul(q0, LoadF32(df, kmin + i))));
+        acc0 = hn::Add(
+            acc0, hn::Max(hn::Mul(q0, LoadF32(df, kmax + i)), hn::Mul(q0, LoadF32(df, kmin + i))));
       }
       scores[static_cast<size_t>(g) * num_pages + j] =
           hn::GetLane(hn::SumOfLanes(df, hn::Add(acc0, acc1)));

@@ -180,6 +180,14 @@ void Rope(float* x, int rope_dim, bool adjacent_pairs, int64_t pos, float base, 
   }
 }
 
+void AddSoftmax(const float* s, int n, float scale, float* agg) {
+  if (n == 0) return;
+  const double m = *std::max_element(s, s + n);
+  double sum = 0;
+  for (int j = 0; j < n; ++j) sum += std::exp(scale * (s[j] - m));
+  for (int j = 0; j < n; ++j) agg[j] += static_cast<float>(std::exp(scale * (s[j] - m)) / sum);
+}
+
 void SiluMul(float* gate, const float* up, int n) {
   for (int i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }

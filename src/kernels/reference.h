@@ -49,6 +49,7 @@ void RmsNorm(const float* x, const float* w, int n, float eps, float* out);
 void Rope(float* x, int rope_dim, bool adjacent_pairs, int64_t pos, float base, float scale,
           const float* freq_factors);
 void SiluMul(float* gate, const float* up, int n);
+void AddSoftmax(const float* s, int n, float scale, float* agg);
 void GeluMul(float* gate, const float* up, int n);
 
 }  // namespace quest::ref

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "src/kernels/kernels.h"
+#include "src/kernels/ops.h"
 
 namespace quest {
 
@@ -87,14 +88,7 @@ void Aggregate(const float* scores, int G, int n, GqaAggregate how, float scale,
     return;
   }
   std::fill(agg, agg + n, 0.0f);
-  for (int g = 0; g < G; ++g) {
-    const float* s = scores + g * n;
-    const float m = *std::max_element(s, s + n);
-    double sum = 0;
-    for (int j = 0; j < n; ++j) sum += std::exp(scale * (s[j] - m));
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int j = 0; j < n; ++j) agg[j] += std::exp(scale * (s[j] - m)) * inv;
-  }
+  for (int g = 0; g < G; ++g) AddSoftmax(scores + g * n, n, scale, agg);
 }
 
 }  // namespace
