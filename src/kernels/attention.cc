@@ -267,21 +267,6 @@ HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT 
   }
 }
 
-// Returns max(x[0..n)).
-HWY_INLINE float MaxOf(const float* HWY_RESTRICT x, int n) {
-  float m = -std::numeric_limits<float>::infinity();
-  const hn::ScalableTag<float> df;
-  const int N = static_cast<int>(hn::Lanes(df));
-  int i = 0;
-  if (n >= N) {
-    auto vm = hn::LoadU(df, x);
-    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(df, x + i));
-    m = hn::GetLane(hn::MaxOfLanes(df, vm));
-  }
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  return m;
-}
-
 // x[i] = exp(x[i] - m) in place; returns the sum.
 HWY_INLINE float ExpSubInPlace(float* HWY_RESTRICT x, int n, float m) {
   const hn::ScalableTag<float> df;

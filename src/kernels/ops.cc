@@ -12,6 +12,7 @@
 #include "hwy/highway.h"
 // After highway.h (kept in its own block so include sorting leaves the order).
 #include "hwy/contrib/math/math-inl.h"
+#include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace quest {
@@ -103,14 +104,8 @@ void AddSoftmaxImpl(const float* HWY_RESTRICT s, int n, float scale, float* HWY_
   const hn::ScalableTag<float> df;
   const hn::CappedTag<float, 1> d1;
   const int N = static_cast<int>(hn::Lanes(df));
-  float m = s[0];
+  const float m = MaxOf(s, n);
   int i = 0;
-  if (n >= N) {
-    auto vm = hn::LoadU(df, s);
-    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(df, s + i));
-    m = hn::GetLane(hn::MaxOfLanes(df, vm));
-  }
-  for (; i < n; ++i) m = std::max(m, s[i]);
   // e_j = exp(scale * s_j - scale * m), computed twice (sum, then add) rather
   // than stored: n is a few thousand pages and the second pass stays in L1.
   const float sm = scale * m;

@@ -1,6 +1,7 @@
-// Per-target transposed reduction shared by the kernels: N dot products (N =
-// lanes of a full f32 vector) summed into one vector. Included once per Highway
-// target (no include guard, by design).
+// Per-target reductions shared by the kernels: the max of an array, and the
+// transposed reduction that sums N dot products (N = lanes of a full f32
+// vector) into one vector. Included once per Highway target (no include guard,
+// by design).
 #if defined(QUEST_KERNELS_REDUCE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QUEST_KERNELS_REDUCE_INL_H_
 #undef QUEST_KERNELS_REDUCE_INL_H_
@@ -9,6 +10,7 @@
 #endif
 
 #include <cstddef>
+#include <limits>
 
 #include "hwy/highway.h"
 
@@ -65,6 +67,21 @@ HWY_INLINE hn::Vec<DF> SumLanesTransposed(DF df, const hn::Vec<DF>* HWY_RESTRICT
     return hn::OddEvenBlocks(y, x);
   }
 #endif
+}
+
+// Returns max(x[0..n)).
+HWY_INLINE float MaxOf(const float* HWY_RESTRICT x, int n) {
+  float m = -std::numeric_limits<float>::infinity();
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int i = 0;
+  if (n >= N) {
+    auto vm = hn::LoadU(df, x);
+    for (i = N; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(df, x + i));
+    m = hn::GetLane(hn::MaxOfLanes(df, vm));
+  }
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
 }
 
 }  // namespace HWY_NAMESPACE
