@@ -37,11 +37,17 @@ std::vector<int32_t> BruteTopK(const std::vector<float>& s, int k, int forced) {
 
 TEST(SelectTopK, EqualsBruteForceSort) {
   std::mt19937 rng(5);
-  for (int trial = 0; trial < 500; ++trial) {
-    const int n = trial % 50 == 0 ? 0 : 1 + rng() % 300;
+  for (int trial = 0; trial < 600; ++trial) {
+    const int n = trial % 50 == 0 ? 0 : 1 + rng() % (trial % 7 == 0 ? 5000 : 300);
     std::vector<float> s(n);
-    // Few distinct values in some trials, to exercise ties.
-    for (float& x : s) x = trial % 3 == 0 ? static_cast<float>(rng() % 5) : RandomFloats(rng, 1)[0];
+    // Few distinct values in some trials, to exercise ties; signed zeros,
+    // large and tiny magnitudes in others (the radix select's key order).
+    const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 3e38f, -3e38f, 1.0f, -1.0f};
+    for (float& x : s) {
+      x = trial % 3 == 0   ? static_cast<float>(rng() % 5)
+          : trial % 5 == 1 ? special[rng() % 8]
+                           : RandomFloats(rng, 1)[0];
+    }
     const int k = rng() % (n + 3);
     const int forced = (trial % 2 && n > 0) ? n - 1 : -1;
     std::vector<int32_t> got;
