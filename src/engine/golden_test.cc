@@ -79,13 +79,17 @@ void CheckGoldens(const std::string& name, const Oracle& oracle) {
           static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
       got.push_back(next);
       if (next != greedy[i]) break;  // diverged: the rest would differ anyway
-      if (i + 1 < greedy.size()) ASSERT_TRUE((*s)->Decode(next, logits.data()).ok());
+      if (i + 1 < greedy.size()) {
+        ASSERT_TRUE((*s)->Decode(next, logits.data()).ok());
+      }
     }
     size_t same = 0;
     while (same < got.size() && got[same] == greedy[same]) ++same;
     std::printf("%s%s: %zu of %zu greedy tokens agree\n", oracle.prefix, name.c_str(), same,
                 greedy.size());
-    if (oracle.greedy_must_match) EXPECT_EQ(got, greedy) << name << ": greedy tokens diverge";
+    if (oracle.greedy_must_match) {
+      EXPECT_EQ(got, greedy) << name << ": greedy tokens diverge";
+    }
   }
   EXPECT_GT(greedy_cases, 0);
   std::printf("%s%s: largest |logit difference| over the top-5 entries: %.4f\n", oracle.prefix,
