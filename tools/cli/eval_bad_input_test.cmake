@@ -26,6 +26,20 @@ expect_bad_eval("--tokens 1" ppl --tokens 1 --out ${OUT})
 expect_bad_eval("/proc/quest_no_such_dir" passkey --lengths 256 --out /proc/quest_no_such_dir/x)
 expect_bad_eval("--out" passkey --lengths 256)
 
+# quest generate (same model): an unknown --attention names the value and the
+# methods; an eviction baseline is a valid choice.
+execute_process(COMMAND ${QUEST} generate -p "The pass key is 7." -n 2 --attention snapkv
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out TIMEOUT 120)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--attention: unknown attention method 'snapkv'")
+  message(FATAL_ERROR "generate --attention snapkv: exit code ${rc}\n${err}")
+endif()
+execute_process(COMMAND ${QUEST} generate -p "The pass key is 7. Remember it." -n 4
+                --attention h2o --budget 8 RESULT_VARIABLE rc ERROR_VARIABLE err
+                OUTPUT_VARIABLE out TIMEOUT 120)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "generate --attention h2o --budget 8: exit code ${rc}\n${err}")
+endif()
+
 # A tiny valid run writes rows (one per sample and method) and a summary whose
 # rows name method, budget, length and the metric with its interval.
 file(REMOVE_RECURSE ${OUT})

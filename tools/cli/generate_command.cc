@@ -53,11 +53,9 @@ int Fail(const std::string& message) {
 // Parses the policy flags; the error names the flag and value.
 Result<AttentionPolicy> MakePolicy(const GenerateOptions& o) {
   AttentionPolicy p;
-  if (o.attention == "dense") {
-    p.method = AttentionMethod::kDense;
-  } else if (o.attention != "quest") {
-    return Status::Error("invalid --attention " + o.attention + " (expected dense or quest)");
-  }
+  Result<AttentionMethod> m = ParseAttentionMethod(o.attention);
+  if (!m.ok()) return Status::Error("invalid --attention: " + m.status().message());
+  p.method = *m;
   if (o.budget <= 0) return Status::Error(StrFormat("invalid --budget %d: must be > 0", o.budget));
   p.quest.budget = o.budget;
   Result<Semantics> s = ParseSemantics(o.semantics);
@@ -216,7 +214,10 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_option("-c,--context", o->context, "context size in tokens (0: prompt + n)")
       ->capture_default_str();
   g->add_option("--threads", o->threads, "threads (0: all)")->capture_default_str();
-  g->add_option("--attention", o->attention, "dense | quest")->capture_default_str();
+  g->add_option("--attention", o->attention,
+                 "dense | quest | streaming | h2o | tova (the last three: eviction baselines, "
+                 "--budget tokens kept)")
+      ->capture_default_str();
   g->add_option("--budget", o->budget, "Quest token budget")->capture_default_str();
   g->add_option("--page-size", o->page_size, "KV page size in tokens")->capture_default_str();
   g->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
