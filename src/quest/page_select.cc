@@ -44,22 +44,56 @@ int PagesToKeep(const QuestParams& params, int page_size, int num_pages) {
   return std::min(std::max(1, by_budget), num_pages);
 }
 
+namespace {
+
+// The rank-th largest (1-based) of scores[i], i != forced. For many pages a
+// sorted sample of 64 gives a threshold that about 1.5x rank + slack scores
+// reach; nth_element then runs on those candidates only (nth_element over
+// all 2048 pages of a 32K context was ~11 us per head, 7% of a Quest step).
+// If the sample misjudged (fewer than rank candidates), all scores are used.
+float KthLargest(const float* scores, int n, int forced, int rank) {
+  thread_local std::vector<float> cand;
+  cand.resize(n);
+  constexpr int kSample = 64;
+  if (n >= 4 * kSample) {
+    float sample[kSample];
+    for (int j = 0; j < kSample; ++j) sample[j] = scores[static_cast<int64_t>(j) * n / kSample];
+    std::sort(sample, sample + kSample, std::greater<float>());
+    const int r = std::min(kSample - 1, (3 * rank * kSample) / (2 * n) + 2);
+    const float estimate = sample[r];
+    int m = 0;
+    for (int i = 0; i < n; ++i) {
+      cand[m] = scores[i];
+      m += (i != forced) & (scores[i] >= estimate);
+    }
+    if (m >= rank) {
+      std::nth_element(cand.begin(), cand.begin() + (rank - 1), cand.begin() + m,
+                       std::greater<float>());
+      return cand[rank - 1];
+    }
+  }
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    cand[m] = scores[i];
+    m += i != forced;
+  }
+  std::nth_element(cand.begin(), cand.begin() + (rank - 1), cand.begin() + m,
+                   std::greater<float>());
+  return cand[rank - 1];
+}
+
+}  // namespace
+
 void SelectTopK(const float* scores, int n, int k, int forced, std::vector<int32_t>* out) {
   out->clear();
   k = std::min(k, n);
   if (k <= 0) return;
   const int take = forced >= 0 ? k - 1 : k;  // the forced index takes one slot
-  // The take-th largest score (the forced index out of the competition) by
-  // nth_element on plain floats, then one ordered pass keeps everything above
-  // it and the lowest-index ties: O(n), and the output comes out sorted.
-  std::vector<float> rest;
-  rest.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    if (i != forced) rest.push_back(scores[i]);
-  }
+  // The take-th largest score (the forced index out of the competition), then
+  // one ordered pass keeps everything above it and the lowest-index ties:
+  // O(n), and the output comes out sorted.
   if (take > 0) {
-    std::nth_element(rest.begin(), rest.begin() + (take - 1), rest.end(), std::greater<float>());
-    const float threshold = rest[take - 1];
+    const float threshold = KthLargest(scores, n, forced, take);
     int ties = take;  // slots left for scores equal to the threshold
     for (int i = 0; i < n; ++i) {
       if (i != forced && scores[i] > threshold) --ties;
