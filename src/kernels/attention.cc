@@ -39,6 +39,9 @@ struct SoftmaxState {
 // the page's FMAs.
 constexpr int kBatchTokens = 64;
 constexpr int kMaxBatch = 16;  // kBatchTokens / smallest page size (4)
+
+// Pages per batch at page size S.
+inline int PagesPerBatch(int S) { return std::min(kMaxBatch, std::max(1, kBatchTokens / S)); }
 }  // namespace quest
 #endif
 
@@ -370,7 +373,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
                  size_t raw_stride, float* HWY_RESTRICT scratch) {
   const int D = kD != 0 ? kD : kv.head_dim;
   const int S = kv.page_size;
-  const int B = std::min(kMaxBatch, std::max(1, kBatchTokens / S));  // pages per batch
+  const int B = PagesPerBatch(S);
   const int BS = B * S;
   float* HWY_RESTRICT s = scratch;              // [G][B * S] logits, then weights
   float* HWY_RESTRICT corr = scratch + G * BS;  // [G] softmax rescale factors
@@ -594,8 +597,7 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
 #pragma omp parallel num_threads(num_threads)
   {
     // AttendChunk's: logits of a batch of pages per head, rescale factors.
-    const int batch_tokens = std::min(kMaxBatch, std::max(1, kBatchTokens / S)) * S;
-    std::vector<float> scratch((batch_tokens + 1) * max_g);
+    std::vector<float> scratch((PagesPerBatch(S) * S + 1) * max_g);
 #pragma omp for schedule(dynamic, 1)
     for (int c = 0; c < num_chunks; ++c) {
       const Chunk& ch = chunks[c];
