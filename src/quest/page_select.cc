@@ -54,29 +54,25 @@ namespace {
 float KthLargest(const float* scores, int n, int forced, int rank) {
   thread_local std::vector<float> cand;
   cand.resize(n);
+  // cand[0..m): the scores other than forced's, all or only those >= floor.
+  int m = 0;
+  const auto gather = [&](bool all, float floor) {
+    m = 0;
+    for (int i = 0; i < n; ++i) {
+      cand[m] = scores[i];
+      m += (i != forced) & (all || scores[i] >= floor);
+    }
+  };
   constexpr int kSample = 64;
+  bool sampled = false;
   if (n >= 4 * kSample) {
     float sample[kSample];
     for (int j = 0; j < kSample; ++j) sample[j] = scores[static_cast<int64_t>(j) * n / kSample];
     std::sort(sample, sample + kSample, std::greater<float>());
-    const int r = std::min(kSample - 1, (3 * rank * kSample) / (2 * n) + 2);
-    const float estimate = sample[r];
-    int m = 0;
-    for (int i = 0; i < n; ++i) {
-      cand[m] = scores[i];
-      m += (i != forced) & (scores[i] >= estimate);
-    }
-    if (m >= rank) {
-      std::nth_element(cand.begin(), cand.begin() + (rank - 1), cand.begin() + m,
-                       std::greater<float>());
-      return cand[rank - 1];
-    }
+    gather(false, sample[std::min(kSample - 1, (3 * rank * kSample) / (2 * n) + 2)]);
+    sampled = m >= rank;
   }
-  int m = 0;
-  for (int i = 0; i < n; ++i) {
-    cand[m] = scores[i];
-    m += i != forced;
-  }
+  if (!sampled) gather(true, 0.0f);
   std::nth_element(cand.begin(), cand.begin() + (rank - 1), cand.begin() + m,
                    std::greater<float>());
   return cand[rank - 1];
