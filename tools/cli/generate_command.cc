@@ -215,10 +215,10 @@ Command AddGenerateCommand(CLI::App* app) {
       ->capture_default_str();
   g->add_option("--threads", o->threads, "threads (0: all)")->capture_default_str();
   g->add_option("--attention", o->attention,
-                 "dense | quest | streaming | h2o | tova (the last three: eviction baselines, "
-                 "--budget tokens kept)")
+                "dense | quest | streaming | h2o | tova (the last three: eviction baselines)")
       ->capture_default_str();
-  g->add_option("--budget", o->budget, "Quest token budget")->capture_default_str();
+  g->add_option("--budget", o->budget, "token budget (Quest; eviction baselines: tokens kept)")
+      ->capture_default_str();
   g->add_option("--page-size", o->page_size, "KV page size in tokens")->capture_default_str();
   g->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
   g->add_option("--gqa", o->gqa, "per-kv-head | per-query-head")->capture_default_str();
