@@ -51,7 +51,6 @@ int RunRecall(const RecallOptions& o) {
   t.resize(o.tokens);
   SessionOptions so;
   so.context = o.tokens + o.steps;
-  so.prefill_chunk = 256;
   so.attention.quest.budget = o.budget;
   so.attention.dense_layers = o.dense_layers;
   so.measure_selection_recall = true;

@@ -96,7 +96,6 @@ Result<SessionPair> MakePair(const Model& m, int context, int page_size, int thr
   SessionOptions so;
   so.context = context;
   so.threads = threads;
-  so.prefill_chunk = 256;
   so.attention.method = AttentionMethod::kDense;
   so.attention.page_size = page_size;
   SessionPair p;
