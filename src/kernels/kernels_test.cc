@@ -68,10 +68,13 @@ TEST(ScorePages, MatchesReference) {
         RandomCache r = RandomCache::Make(c, tokens, 100 + D + tokens);
         const PagedKv kv = r.cache.View(0);
         std::mt19937 rng(tokens);
-        // 1 and 3 queries: per-page loop; 2, 4, 8: tiles of 2 (AVX2) or 4
-        // (AVX-512) queries x 4 pages, with page tails (n % 4).
+        // 1 query: tiles of one vector's lane count of pages, the bound
+        // chosen per channel by the sign of q (zeros of both signs below);
+        // 3 queries: per-page loop; 2, 4, 8: tiles of 2 (AVX2) or 4
+        // (AVX-512) queries x 4 pages; all with page tails.
         for (int G : {1, 2, 3, 4, 8}) {
           std::vector<float> q = RandomFloats(rng, G * D, -1, 1);
+          for (int i = 0; i < G * D; i += 7) q[i] = i % 2 == 0 ? 0.0f : -0.0f;
           const int n = r.seq.num_pages();
           std::vector<float> want(G * n);
           ref::ScorePages(q.data(), G, D, kv, 1, r.seq.pages.data(), n, want.data());
