@@ -14,7 +14,19 @@
 
 namespace quest {
 
-enum class AttentionMethod { kDense, kQuest, kStreaming, kH2O, kTova };
+enum class AttentionMethod {
+  kDense,
+  kQuest,
+  kStreaming,
+  kH2O,
+  kTova,
+  // A diagnostic, not a method: Quest's page budget filled with the pages that
+  // hold the most true attention mass this step (a dense pass per layer finds
+  // them). Its distance to dense is the best any page selection at this budget
+  // and page size can do, so it separates what the bound misses from what
+  // page granularity costs.
+  kOracle,
+};
 
 struct AttentionPolicy {
   AttentionMethod method = AttentionMethod::kQuest;
@@ -39,6 +51,8 @@ inline const char* Name(AttentionMethod m) {
       return "h2o";
     case AttentionMethod::kTova:
       return "tova";
+    case AttentionMethod::kOracle:
+      return "oracle";
   }
   return "?";
 }
@@ -46,11 +60,17 @@ inline const char* Name(AttentionMethod m) {
 inline Result<AttentionMethod> ParseAttentionMethod(const std::string& s) {
   for (AttentionMethod m :
        {AttentionMethod::kDense, AttentionMethod::kQuest, AttentionMethod::kStreaming,
-        AttentionMethod::kH2O, AttentionMethod::kTova}) {
+        AttentionMethod::kH2O, AttentionMethod::kTova, AttentionMethod::kOracle}) {
     if (s == Name(m)) return m;
   }
   return Status::Error("unknown attention method '" + s +
-                       "' (expected dense, quest, streaming, h2o or tova)");
+                       "' (expected dense, quest, streaming, h2o, tova or oracle)");
+}
+
+// Methods that choose pages within Quest's budget (semantics, GQA mode and page
+// size apply to them).
+inline bool SelectsPages(AttentionMethod m) {
+  return m == AttentionMethod::kQuest || m == AttentionMethod::kOracle;
 }
 
 inline bool IsEviction(AttentionMethod m) {

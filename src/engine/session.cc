@@ -331,7 +331,11 @@ void Session::Attend(int layer, int pos, bool decode, const float* q, float* out
   }
   if (sparse) {
     if (opts_.measure_selection_recall) MeasureRecall(kv, q);
-    selector_.Select(q, c.num_heads, kv, view_, p.quest, threads_, &pages_);
+    if (p.method == AttentionMethod::kOracle) {
+      SelectOracle(kv, q);
+    } else {
+      selector_.Select(q, c.num_heads, kv, view_, p.quest, threads_, &pages_);
+    }
   } else {
     pages_ = DensePageList(view_, S, c.num_kv_heads);
   }
@@ -461,6 +465,43 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
     }
   }
   recall_.samples += c.num_heads;
+}
+
+void Session::SelectOracle(const PagedKv& kv, const float* q) {
+  const ModelConfig& c = model_.config();
+  const QuestParams& qp = opts_.attention.quest;
+  const int S = kv.page_size;
+  const int G = c.num_heads / c.num_kv_heads;
+  const int num_pages = (view_.length + S - 1) / S;
+  const int keep = PagesToKeep(qp, S, num_pages);
+  const bool shared = qp.gqa == GqaMode::kPerKvHead;
+  const int num_lists = shared ? c.num_kv_heads : c.num_heads;
+  if (view_.length <= qp.budget || keep >= num_pages) {
+    pages_ = DensePageList(view_, S, num_lists);
+    return;
+  }
+  // Dense probabilities of every token per query head, summed per page and
+  // list (per KV head: over the G heads, the pages the group needs most).
+  std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
+  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale, threads_,
+              out.data(), &probs_);
+  std::vector<float> mass(num_pages);
+  std::vector<int32_t> kept;
+  const int forced = qp.semantics == Semantics::kKernel ? num_pages - 1 : -1;
+  const int last_len = view_.length - (num_pages - 1) * S;
+  pages_.indptr.assign(1, 0);
+  pages_.indices.clear();
+  pages_.last_page_len.clear();
+  for (int l = 0; l < num_lists; ++l) {
+    std::fill(mass.begin(), mass.end(), 0.0f);
+    for (int h = shared ? l * G : l; h < (shared ? (l + 1) * G : l + 1); ++h) {
+      for (size_t t = 0; t < probs_[h].size(); ++t) mass[t / S] += probs_[h][t];
+    }
+    SelectTopK(mass.data(), num_pages, keep, forced, &kept);
+    for (int32_t p : kept) pages_.indices.push_back(view_.pages[p]);
+    pages_.indptr.push_back(static_cast<int32_t>(pages_.indices.size()));
+    pages_.last_page_len.push_back(kept.back() == num_pages - 1 ? last_len : S);
+  }
 }
 
 }  // namespace quest

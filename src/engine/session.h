@@ -142,6 +142,9 @@ class Session {
   int64_t checked_sparse_ = 0;
   void CheckAgainstReference(const float* ref, const float* out, size_t n);
   void MeasureRecall(const PagedKv& kv, const float* q);
+  // The oracle diagnostic's plan: pages_ = the pages holding the most dense
+  // attention mass of each list this step, within Quest's budget rules.
+  void SelectOracle(const PagedKv& kv, const float* q);
   // Scratch, [chunk][...]
   std::vector<float> x_, xn_, q_, k_, v_, att_, o_, gate_, up_;
   // RoPE: [0] global base, [1] Gemma 3's local base (built on first use), and

@@ -1,8 +1,8 @@
-// The model runtime on the real models (label `model`): Quest with a budget
-// covering the context is exactly dense (the eviction baselines: up to float
-// rounding); a forked session continues exactly like its original; Quest's SIMD attention equals
-// the scalar reference over the same selected pages inside the whole model; bad input is refused
-// with a named error.
+// The model runtime on the real models (label `model`): Quest (and the oracle
+// page selection) with a budget covering the context is exactly dense (the eviction baselines: up
+// to float rounding); a forked session continues exactly like its original; Quest's SIMD attention
+// equals the scalar reference over the same selected pages inside the whole model; bad input is
+// refused with a named error.
 #include "src/engine/session.h"
 
 #include <gtest/gtest.h>
@@ -48,40 +48,53 @@ std::vector<std::vector<float>> RunSteps(const Model& m, const SessionOptions& s
 
 class SessionModelTest : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(SessionModelTest, QuestWithBudgetCoveringContextIsExactlyDense) {
+// Quest, and the oracle diagnostic (the pages of most true attention mass),
+// both choose pages within a budget.
+constexpr AttentionMethod kPageMethods[] = {AttentionMethod::kQuest, AttentionMethod::kOracle};
+
+TEST_P(SessionModelTest, PageSelectionWithBudgetCoveringContextIsExactlyDense) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
   const std::vector<int32_t> prompt = Prompt(200, m->config().vocab_size);
   SessionOptions dense;
   dense.context = 256;
   dense.attention.method = AttentionMethod::kDense;
-  SessionOptions quest = dense;
-  quest.attention.method = AttentionMethod::kQuest;
-  quest.attention.quest.budget = 256;
-  quest.attention.dense_layers = 0;
   const auto a = RunSteps(*m, dense, prompt, 8);
-  const auto b = RunSteps(*m, quest, prompt, 8);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i;
+  for (AttentionMethod method : kPageMethods) {
+    SessionOptions sparse = dense;
+    sparse.attention.method = method;
+    sparse.attention.quest.budget = 256;
+    sparse.attention.dense_layers = 0;
+    const auto b = RunSteps(*m, sparse, prompt, 8);
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << Name(method) << " step " << i;
+  }
 }
 
-TEST_P(SessionModelTest, QuestSimdEqualsReferenceOverSelectedPages) {
+TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
   const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
-  SessionOptions so;
-  so.context = 320;
-  so.attention.quest.budget = 64;  // sparse: 4 of 19 pages
-  so.attention.dense_layers = 1;
-  so.check_attention = true;
-  auto s = Session::Create(*m, so);
-  ASSERT_TRUE(s.ok()) << s.status().message();
-  std::vector<float> logits(m->config().vocab_size);
-  ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
-  // Every attention call of every layer (prefill, dense, sliding window and
-  // Quest) matched the double reference over the same pages.
-  EXPECT_GT((*s)->checked_sparse_calls(), 0);
-  EXPECT_LE((*s)->max_attention_deviation(), 1e-5);
+  for (AttentionMethod method : kPageMethods) {
+    for (GqaMode gqa : {GqaMode::kPerKvHead, GqaMode::kPerQueryHead}) {
+      SessionOptions so;
+      so.context = 320;
+      so.attention.method = method;
+      so.attention.quest.budget = 64;  // sparse: 4 of 19 pages
+      so.attention.quest.gqa = gqa;
+      so.attention.dense_layers = 1;
+      so.check_attention = true;
+      auto s = Session::Create(*m, so);
+      ASSERT_TRUE(s.ok()) << s.status().message();
+      std::vector<float> logits(m->config().vocab_size);
+      ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok());
+      for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
+      // Every attention call of every layer (prefill, dense, sliding window
+      // and the sparse steps) matched the double reference over the same pages.
+      const std::string what = std::string(Name(method)) + " " + Name(gqa);
+      EXPECT_GT((*s)->checked_sparse_calls(), 0) << what;
+      EXPECT_LE((*s)->max_attention_deviation(), 1e-5) << what;
+    }
+  }
 }
 
 TEST_P(SessionModelTest, EvictionWithBudgetCoveringContextEqualsDense) {

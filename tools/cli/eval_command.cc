@@ -25,7 +25,9 @@ struct EvalFlags {
 
 void AddCommonFlags(CLI::App* c, EvalFlags* f) {
   c->add_option("-m,--model", f->h.model_path, "GGUF model (default: the default model)");
-  c->add_option("--methods", f->h.methods, "dense,quest,streaming,h2o,tova")
+  c->add_option("--methods", f->h.methods,
+                "dense,quest,streaming,h2o,tova; also oracle (diagnostic: the pages of most true "
+                "attention mass)")
       ->delimiter(',')
       ->capture_default_str();
   c->add_option("--budgets", f->h.budgets, "token budgets of the sparse methods")

@@ -114,7 +114,7 @@ std::string Basename(const std::string& path) {
 void MethodConfig::Describe(nlohmann::json* row) const {
   (*row)["method"] = Name(method);
   (*row)["budget"] = method == AttentionMethod::kDense ? 0 : budget;
-  const bool quest = method == AttentionMethod::kQuest;
+  const bool quest = SelectsPages(method);
   (*row)["semantics"] = quest ? Name(semantics) : "";
   (*row)["gqa"] = quest ? Name(gqa) : "";
   (*row)["page_size"] = page_size;
@@ -141,7 +141,7 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
     for (int b : o.budgets) {
       if (b <= 0) return Status::Error(StrFormat("invalid --budgets %d: must be > 0", b));
     }
-    if (*m != AttentionMethod::kQuest) {
+    if (!SelectsPages(*m)) {
       for (int b : o.budgets) {
         out.push_back(MethodConfig{*m, b, Semantics::kPaper, GqaMode::kPerKvHead, o.page_sizes[0]});
       }
