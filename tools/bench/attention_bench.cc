@@ -19,8 +19,7 @@ namespace quest {
 namespace {
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double Median(std::vector<double> v) {
@@ -41,23 +40,28 @@ struct FastRandom {
   }
 };
 
-// Read bandwidth: the median of repeated sums over a buffer of `gb` gigabytes.
-double MeasureReadBandwidth(double gb, int threads, int repeats, std::ostream& progress) {
-  const size_t n = static_cast<size_t>(gb * 1e9 / sizeof(float));
-  progress << "measuring read bandwidth over " << gb << " GB on " << threads << " threads\n";
-  AlignedArray<float> buf(n);  // zeroed: every page touched before timing
+// The read-bandwidth probe: timed sums over a buffer of `gb` gigabytes (far
+// larger than the last-level cache), on the benchmark's threads.
+class ReadProbe {
+ public:
+  ReadProbe(double gb, int threads)
+      : n_(static_cast<size_t>(gb * 1e9 / sizeof(float))), threads_(threads), buf_(n_) {
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (size_t i = 0; i < n; i += 1024) buf[i] = 1.0f;
-  std::vector<double> gbps;
-  double sink = 0;
-  for (int r = 0; r < repeats; ++r) {
-    const double t0 = NowSeconds();
-    sink += SumFloats(buf.data(), n, threads);
-    gbps.push_back(n * sizeof(float) / (NowSeconds() - t0) / 1e9);
+    for (size_t i = 0; i < n_; i += 1024) buf_[i] = 1.0f;  // every page touched before timing
   }
-  if (sink < 0) progress << "";  // keeps the sums alive
-  return Median(gbps);
-}
+  // One timed pass, GB/s.
+  double Pass() {
+    const double t0 = NowSeconds();
+    volatile double sink = SumFloats(buf_.data(), n_, threads_);  // kept: volatile
+    (void)sink;
+    return n_ * sizeof(float) / (NowSeconds() - t0) / 1e9;
+  }
+
+ private:
+  size_t n_;
+  int threads_;
+  AlignedArray<float> buf_;
+};
 
 // Fills every layer of `cache` with `length` random tokens of one sequence,
 // through the real append path (conversion + incremental metadata).
@@ -124,7 +128,8 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
   if (!(o.membw_gb > 0)) return bad("membw-gb", std::to_string(o.membw_gb), "must be > 0");
   if (o.threads < 0) return bad("threads", std::to_string(o.threads), "must be >= 0 (0: all)");
   if (o.repeats <= 0) return bad("repeats", std::to_string(o.repeats), "must be > 0");
-  if (auto s = ParseSemantics(o.semantics); !s.ok()) return bad("semantics", o.semantics, s.status().message().c_str());
+  if (auto s = ParseSemantics(o.semantics); !s.ok())
+    return bad("semantics", o.semantics, s.status().message().c_str());
   for (const std::string& m : o.gqa_modes) {
     if (auto g = ParseGqaMode(m); !g.ok()) return bad("gqa", m, g.status().message().c_str());
   }
@@ -142,15 +147,21 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   const KvType type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
   const size_t es = KvTypeSize(type);
-  const double membw = MeasureReadBandwidth(o.membw_gb, threads, o.repeats, progress);
-  progress << "read bandwidth: " << membw << " GB/s\n";
+  // The probe runs once per repeat, between the dense and the Quest timing:
+  // this VM's bandwidth swings with its neighbours (30-60 GB/s within
+  // minutes), so dense_gbps is compared with the probe of the same moments.
+  progress << "read-bandwidth probe: " << o.membw_gb << " GB on " << threads << " threads\n";
+  ReadProbe probe(o.membw_gb, threads);
+  std::vector<double> start_gbps;
+  for (int r = 0; r < 3; ++r) start_gbps.push_back(probe.Pass());
+  progress << "read bandwidth: " << Median(start_gbps) << " GB/s\n";
 
   nlohmann::json rows = nlohmann::json::array();
   for (int context : o.contexts) {
     const size_t layer_kv_bytes = static_cast<size_t>(context) * o.kv_heads * o.head_dim * es * 2;
-    const int layers = o.layers > 0 ? o.layers
-                                    : std::max<int>(1, std::ceil(o.working_set_gb * 1e9 /
-                                                                  layer_kv_bytes));
+    const int layers = o.layers > 0
+                           ? o.layers
+                           : std::max<int>(1, std::ceil(o.working_set_gb * 1e9 / layer_kv_bytes));
     KvCacheConfig c;
     c.num_layers = layers;
     c.num_kv_heads = o.kv_heads;
@@ -186,7 +197,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
         params.scale = scale;
         PageSelector selector;
         PageList list;
-        std::vector<double> dense_s, quest_s, select_s;
+        std::vector<double> dense_s, quest_s, select_s, membw_s;
         double quest_bytes = 0;
         // Dense and Quest alternate within one run, so both see the same noise.
         for (int r = 0; r <= o.repeats; ++r) {  // r == 0 warms up
@@ -196,6 +207,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
                         cache.View(l), dense_list, scale, threads, out.data());
           }
           const double dense_t = NowSeconds() - t0;
+          if (r > 0) membw_s.push_back(probe.Pass());
           quest_bytes = 0;
           double select_t = 0;
           t0 = NowSeconds();
@@ -207,8 +219,8 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
             select_t += NowSeconds() - ts;
             AttendPages(ql, o.heads, kv, list, scale, threads, out.data());
             for (int li = 0; li < list.num_lists(); ++li) {
-              quest_bytes += static_cast<double>(list.NumTokens(li, o.page_size)) * o.head_dim *
-                             es * 2;
+              quest_bytes +=
+                  static_cast<double>(list.NumTokens(li, o.page_size)) * o.head_dim * es * 2;
             }
           }
           const double quest_t = NowSeconds() - t0;
@@ -220,6 +232,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
         }
         const bool scored = context > budget;
         quest_bytes = quest_bytes / layers + (scored ? meta_bytes : 0);
+        const double membw = Median(membw_s);
         const double dense_ms = Median(dense_s) * 1e3 / layers;
         const double quest_ms = Median(quest_s) * 1e3 / layers;
         const double bound = 1.0 / (1.0 / o.page_size + static_cast<double>(budget) / context);
@@ -259,20 +272,19 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
 }
 
 std::string FormatAttentionTable(const nlohmann::json& rows) {
-  std::string s = StrFormat("%8s %7s %3s %5s %4s %4s %6s %-14s %3s %9s %9s %7s %6s %8s %8s %7s\n",
-                            "context", "budget", "S", "heads", "kv", "dim", "layers", "gqa", "thr",
-                            "dense_ms", "quest_ms", "speedup", "bound", "dense_GB/s", "quest_GB/s",
-                            "membw");
+  std::string s =
+      StrFormat("%8s %7s %3s %5s %4s %4s %6s %-14s %3s %9s %9s %7s %6s %8s %8s %7s\n", "context",
+                "budget", "S", "heads", "kv", "dim", "layers", "gqa", "thr", "dense_ms", "quest_ms",
+                "speedup", "bound", "dense_GB/s", "quest_GB/s", "membw");
   for (const auto& r : rows) {
     s += StrFormat(
         "%8d %7d %3d %5d %4d %4d %6d %-14s %3d %9.3f %9.3f %6.2fx %5.2fx %10.1f %10.1f %7.1f\n",
         r["context"].get<int>(), r["budget"].get<int>(), r["page_size"].get<int>(),
         r["heads"].get<int>(), r["kv_heads"].get<int>(), r["head_dim"].get<int>(),
-        r["layers"].get<int>(), r["gqa_mode"].get<std::string>().c_str(),
-        r["threads"].get<int>(), r["dense_ms"].get<double>(), r["quest_ms"].get<double>(),
-        r["speedup"].get<double>(), r["speedup_bound"].get<double>(),
-        r["dense_gbps"].get<double>(), r["quest_gbps"].get<double>(),
-        r["membw_gbps"].get<double>());
+        r["layers"].get<int>(), r["gqa_mode"].get<std::string>().c_str(), r["threads"].get<int>(),
+        r["dense_ms"].get<double>(), r["quest_ms"].get<double>(), r["speedup"].get<double>(),
+        r["speedup_bound"].get<double>(), r["dense_gbps"].get<double>(),
+        r["quest_gbps"].get<double>(), r["membw_gbps"].get<double>());
   }
   return s;
 }
