@@ -14,6 +14,7 @@
 #include "src/kv/kv_cache.h"
 #include "src/quest/page_select.h"
 #include "src/util/aligned.h"
+#include "tools/bench/read_probe.h"
 
 namespace quest {
 namespace {
@@ -38,29 +39,6 @@ struct FastRandom {
     const uint32_t r = static_cast<uint32_t>((s * 0x2545F4914F6CDD1DULL) >> 40);  // 24 bits
     return static_cast<float>(r) * (2.0f / 16777216.0f) - 1.0f;
   }
-};
-
-// The read-bandwidth probe: timed sums over a buffer of `gb` gigabytes (far
-// larger than the last-level cache), on the benchmark's threads.
-class ReadProbe {
- public:
-  ReadProbe(double gb, int threads)
-      : n_(static_cast<size_t>(gb * 1e9 / sizeof(float))), threads_(threads), buf_(n_) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < n_; i += 1024) buf_[i] = 1.0f;  // every page touched before timing
-  }
-  // One timed pass, GB/s.
-  double Pass() {
-    const double t0 = NowSeconds();
-    volatile double sink = SumFloats(buf_.data(), n_, threads_);  // kept: volatile
-    (void)sink;
-    return n_ * sizeof(float) / (NowSeconds() - t0) / 1e9;
-  }
-
- private:
-  size_t n_;
-  int threads_;
-  AlignedArray<float> buf_;
 };
 
 // Fills every layer of `cache` with `length` random tokens of one sequence,

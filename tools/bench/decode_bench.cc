@@ -11,39 +11,26 @@
 #include "src/engine/model.h"
 #include "src/engine/session.h"
 #include "src/kernels/kernels.h"
-#include "src/util/aligned.h"
+#include "tools/bench/read_probe.h"
 
 namespace quest {
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2]
-                                      : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  return v.empty()      ? 0
+         : v.size() % 2 ? v[v.size() / 2]
+                        : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 double PeakRssGb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss * 1024.0 / 1e9;  // ru_maxrss is in KiB on Linux
-}
-
-double ReadBandwidthGbps(double gb, int threads) {
-  const size_t n = static_cast<size_t>(gb * 1e9 / sizeof(float));
-  AlignedArray<float> buf(n);
-  std::vector<double> r;
-  for (int i = 0; i < 5; ++i) {
-    const double t0 = Now();
-    volatile double sink = SumFloats(buf.data(), n, threads);
-    (void)sink;
-    r.push_back(n * sizeof(float) / (Now() - t0) / 1e9);
-  }
-  return Median(r);
 }
 
 // Deterministic token ids that avoid the first 256 ids (specials, bytes).
@@ -95,9 +82,14 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
       (*model)->gguf().GetString("general.name").value().rfind("quest random", 0) == 0;
   const std::string fill =
       o.kv_fill != "auto" ? o.kv_fill : (random_model ? "synthetic" : "prefill");
-  const double membw = ReadBandwidthGbps(o.membw_gb, threads);
-  progress << "model " << path << " (" << c.arch_name << "), read bandwidth " << membw
-           << " GB/s\n";
+  double membw;
+  {  // freed before the model's pages are touched: peak RSS stays the engine's
+    ReadProbe probe(o.membw_gb, threads);
+    std::vector<double> r;
+    for (int i = 0; i < 5; ++i) r.push_back(probe.Pass());
+    membw = Median(r);
+  }
+  progress << "model " << path << " (" << c.arch_name << "), read bandwidth " << membw << " GB/s\n";
 
   // Prefill speed on a short prompt, once.
   double prefill_tok_s = 0;
@@ -193,17 +185,16 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
 
 std::string FormatDecodeTable(const nlohmann::json& rows) {
   std::string s = StrFormat("%7s %6s %-9s %9s %9s %7s %9s %8s %8s %7s %7s %6s %3s\n", "depth",
-                            "budget", "kv_fill", "dense t/s", "quest t/s", "speedup",
-                            "prefill", "dense GB/s", "quest GB/s", "membw", "kv_GB", "rss", "thr");
+                            "budget", "kv_fill", "dense t/s", "quest t/s", "speedup", "prefill",
+                            "dense GB/s", "quest GB/s", "membw", "kv_GB", "rss", "thr");
   for (const auto& r : rows) {
-    s += StrFormat("%7d %6d %-9s %9.2f %9.2f %6.2fx %9.1f %10.1f %10.1f %7.1f %7.2f %6.2f %3d\n",
-                   r["depth"].get<int>(), r["budget"].get<int>(),
-                   r["kv_fill"].get<std::string>().c_str(), r["dense_tok_s"].get<double>(),
-                   r["quest_tok_s"].get<double>(), r["speedup"].get<double>(),
-                   r["prefill_tok_s"].get<double>(), r["dense_gbps"].get<double>(),
-                   r["quest_gbps"].get<double>(), r["membw_gbps"].get<double>(),
-                   r["kv_gb"].get<double>(), r["peak_rss_gb"].get<double>(),
-                   r["threads"].get<int>());
+    s += StrFormat(
+        "%7d %6d %-9s %9.2f %9.2f %6.2fx %9.1f %10.1f %10.1f %7.1f %7.2f %6.2f %3d\n",
+        r["depth"].get<int>(), r["budget"].get<int>(), r["kv_fill"].get<std::string>().c_str(),
+        r["dense_tok_s"].get<double>(), r["quest_tok_s"].get<double>(), r["speedup"].get<double>(),
+        r["prefill_tok_s"].get<double>(), r["dense_gbps"].get<double>(),
+        r["quest_gbps"].get<double>(), r["membw_gbps"].get<double>(), r["kv_gb"].get<double>(),
+        r["peak_rss_gb"].get<double>(), r["threads"].get<int>());
   }
   return s;
 }
