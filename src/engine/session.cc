@@ -412,6 +412,21 @@ void Session::CheckAgainstReference(const float* want, const float* got, size_t 
   max_deviation_ = std::max(max_deviation_, max_diff / max_ref);
 }
 
+std::vector<std::vector<double>> Session::DensePageMass(const PagedKv& kv, const float* q) {
+  const ModelConfig& c = model_.config();
+  const int S = kv.page_size;
+  const int num_pages = (view_.length + S - 1) / S;
+  std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
+  std::vector<std::vector<float>> probs;
+  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale, threads_,
+              out.data(), &probs);
+  std::vector<std::vector<double>> mass(c.num_heads, std::vector<double>(num_pages, 0.0));
+  for (int h = 0; h < c.num_heads; ++h) {
+    for (size_t t = 0; t < probs[h].size(); ++t) mass[h][t / S] += probs[h][t];
+  }
+  return mass;
+}
+
 void Session::MeasureRecall(const PagedKv& kv, const float* q) {
   const ModelConfig& c = model_.config();
   const int S = kv.page_size;
@@ -421,16 +436,7 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
       PagesToKeep(opts_.attention.quest, S, num_pages) >= num_pages) {
     return;  // dense anyway: nothing to measure
   }
-  // Dense probabilities of every token, per query head (lists per KV head).
-  std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
-  std::vector<std::vector<float>> probs;
-  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale, threads_,
-              out.data(), &probs);
-  // Page mass per head.
-  std::vector<std::vector<double>> mass(c.num_heads, std::vector<double>(num_pages, 0.0));
-  for (int h = 0; h < c.num_heads; ++h) {
-    for (size_t t = 0; t < probs[h].size(); ++t) mass[h][t / S] += probs[h][t];
-  }
+  const std::vector<std::vector<double>> mass = DensePageMass(kv, q);
   auto recall_of = [&](GqaMode mode, GqaAggregate agg) {
     QuestParams qp = opts_.attention.quest;
     qp.gqa = mode;
@@ -480,11 +486,9 @@ void Session::SelectOracle(const PagedKv& kv, const float* q) {
     pages_ = DensePageList(view_, S, num_lists);
     return;
   }
-  // Dense probabilities of every token per query head, summed per page and
-  // list (per KV head: over the G heads, the pages the group needs most).
-  std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
-  AttendPages(q, c.num_heads, kv, DensePageList(view_, S, c.num_kv_heads), c.attn_scale, threads_,
-              out.data(), &probs_);
+  // Per list, the dense attention mass of each page (per KV head: summed over
+  // the G heads, the pages the group needs most).
+  const std::vector<std::vector<double>> head_mass = DensePageMass(kv, q);
   std::vector<float> mass(num_pages);
   std::vector<int32_t> kept;
   const int forced = qp.semantics == Semantics::kKernel ? num_pages - 1 : -1;
@@ -493,9 +497,12 @@ void Session::SelectOracle(const PagedKv& kv, const float* q) {
   pages_.indices.clear();
   pages_.last_page_len.clear();
   for (int l = 0; l < num_lists; ++l) {
-    std::fill(mass.begin(), mass.end(), 0.0f);
-    for (int h = shared ? l * G : l; h < (shared ? (l + 1) * G : l + 1); ++h) {
-      for (size_t t = 0; t < probs_[h].size(); ++t) mass[t / S] += probs_[h][t];
+    const int h0 = shared ? l * G : l;
+    const int h1 = shared ? h0 + G : h0 + 1;
+    for (int p = 0; p < num_pages; ++p) {
+      double m = 0;
+      for (int h = h0; h < h1; ++h) m += head_mass[h][p];
+      mass[p] = static_cast<float>(m);
     }
     SelectTopK(mass.data(), num_pages, keep, forced, &kept);
     for (int32_t p : kept) pages_.indices.push_back(view_.pages[p]);

@@ -142,6 +142,9 @@ class Session {
   int64_t checked_sparse_ = 0;
   void CheckAgainstReference(const float* ref, const float* out, size_t n);
   void MeasureRecall(const PagedKv& kv, const float* q);
+  // Per query head, the dense softmax mass of each page of the sequence this
+  // step (one dense attention pass): what recall and the oracle rank pages by.
+  std::vector<std::vector<double>> DensePageMass(const PagedKv& kv, const float* q);
   // The oracle diagnostic's plan: pages_ = the pages holding the most dense
   // attention mass of each list this step, within Quest's budget rules.
   void SelectOracle(const PagedKv& kv, const float* q);

@@ -108,16 +108,20 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
   // the last pages), one page and query at a time below.
   constexpr int kN = static_cast<int>(TransposeLanes<hn::ScalableTag<float>>());
   constexpr int kMaxSignedDim = 512;  // the largest head_dim a KV cache takes
+  // The metadata of the n pages from pages[j] on.
+  const auto gather = [&](int n, const T** kmax, const T** kmin) {
+    for (int p = 0; p < n; ++p) {
+      const size_t off = kv.MetaOffset(pages[j + p], kv_head);
+      kmax[p] = kmax_base + off;
+      kmin[p] = kmin_base + off;
+    }
+  };
   const auto tiles = [&](auto qt_tag, auto pt_tag) {
     constexpr int QT = decltype(qt_tag)::value, PT = decltype(pt_tag)::value;
     for (; j + PT <= num_pages; j += PT) {
       const T* kmax[PT];
       const T* kmin[PT];
-      for (int p = 0; p < PT; ++p) {
-        const size_t off = kv.MetaOffset(pages[j + p], kv_head);
-        kmax[p] = kmax_base + off;
-        kmin[p] = kmin_base + off;
-      }
+      gather(PT, kmax, kmin);
       for (int g = 0; g < num_q; g += QT) {
         ScoreTile<QT, PT>(q + static_cast<size_t>(g) * q_stride, q_stride, kmax, kmin, D,
                           scores + static_cast<size_t>(g) * num_pages + j, num_pages);
@@ -131,11 +135,7 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
       for (; j + kN <= num_pages; j += kN) {
         const T* kmax[kN];
         const T* kmin[kN];
-        for (int p = 0; p < kN; ++p) {
-          const size_t off = kv.MetaOffset(pages[j + p], kv_head);
-          kmax[p] = kmax_base + off;
-          kmin[p] = kmin_base + off;
-        }
+        gather(kN, kmax, kmin);
         ScoreTileOne<kN>(q, neg, kmax, kmin, D, scores + j);
       }
     } else if (num_q % (kN / 4) == 0) {
