@@ -129,8 +129,13 @@ HWY_INLINE float Dot(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int 
 }
 
 // s[t] = scale * q . k_t for len rows of k (f32 or f16). Rows go in groups of
-// one vector's lane count: N independent FMA chains share each load of q, and
-// one transposed reduction yields the group's N logits as a vector.
+// one vector's lane count, each row's dot product in turn (two FMA chains; the
+// group's chains are independent, so they overlap), and one transposed
+// reduction yields the group's N logits as a vector. Row by row, the K block
+// is read in address order, which the hardware prefetcher streams from DRAM;
+// the column order (one q load shared by N rows) jumped 256 B between loads,
+// defeated it and needed software prefetch, which capped two threads at ~38
+// GB/s where the row order reaches 47 (and is 10-15% faster in cache).
 template <typename TK>
 HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
                        float scale, float* HWY_RESTRICT s, Prefetcher& pf) {
@@ -139,15 +144,24 @@ HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, in
   constexpr size_t kN = TransposeLanes<DF>();
   int t = 0;
   if constexpr (kN != 0) {
+    constexpr int N =
+        kN != 0 ? static_cast<int>(kN) : 1;  // (the branch is compiled for kN = 0 too)
     const auto vscale = hn::Set(df, scale);
-    for (; t + static_cast<int>(kN) <= len; t += kN) {
+    const int steps = D / N;  // prefetcher steps per group (BatchSteps counts them)
+    for (; t + N <= len; t += N) {
       const TK* HWY_RESTRICT kt = k + static_cast<size_t>(t) * D;
       hn::Vec<DF> a[kN];
-      for (size_t j = 0; j < kN; ++j) a[j] = hn::Zero(df);
-      for (int i = 0; i < D; i += kN) {
-        pf.Step();
-        const auto qi = hn::LoadU(df, q + i);
-        for (size_t j = 0; j < kN; ++j) a[j] = hn::MulAdd(qi, LoadF32(df, kt + j * D + i), a[j]);
+      for (int j = 0; j < N; ++j) {
+        for (int st = j * steps / N; st < (j + 1) * steps / N; ++st) pf.Step();
+        const TK* HWY_RESTRICT kj = kt + static_cast<size_t>(j) * D;
+        auto s0 = hn::Zero(df), s1 = hn::Zero(df);
+        int i = 0;
+        for (; i + 2 * N <= D; i += 2 * N) {
+          s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, kj + i), s0);
+          s1 = hn::MulAdd(hn::LoadU(df, q + i + N), LoadF32(df, kj + i + N), s1);
+        }
+        if (i < D) s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, kj + i), s0);
+        a[j] = hn::Add(s0, s1);
       }
       hn::StoreU(hn::Mul(SumLanesTransposed(df, a), vscale), df, s + t);
     }
@@ -212,16 +226,29 @@ HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RE
   for (; g < G; ++g) Logits(q + g * D, k, len, D, scale, s + g * s_stride, pf);
 }
 
+// V rows per prefetcher step in the whole-row AccumulateV.
+constexpr int kVRowsPerStep = 4;
+
+// Vectors of a V row that the whole-row AccumulateV keeps in registers for
+// head dim kD (0: use the blocked loop).
+template <class DF, int kD>
+constexpr int WholeRowVecs() {
+  constexpr int n = static_cast<int>(hn::MaxLanes(DF()));
+  return (kD != 0 && !HWY_HAVE_SCALABLE && kD % n == 0 && kD / n <= 16) ? kD / n : 0;
+}
+
 // Prefetcher steps one batch takes: the first query head's (or head tile's)
-// logits loop iterations and the V blocks, so that the next batch's lines are
-// spread evenly over them (a leftover burst in Rest() stalls the core).
+// logits loop iterations and the V blocks (or rows), so that the next batch's
+// lines are spread evenly over them (a leftover burst in Rest() stalls the
+// core).
 template <class DF>
-int BatchSteps(const PageBatch& batch, int D, int G) {
+int BatchSteps(const PageBatch& batch, int D, int G, bool whole_v_rows) {
   constexpr int kN = static_cast<int>(TransposeLanes<DF>());
   const int N = static_cast<int>(hn::Lanes(DF()));
-  int steps = G == 1 ? D / (4 * N) : D / (2 * N);
+  int steps = G == 1 ? (whole_v_rows ? 0 : D / (4 * N)) : D / (2 * N);
   for (int b = 0; b < batch.n; ++b) {
     const int len = batch.len[b];
+    if (G == 1 && whole_v_rows) steps += (len + kVRowsPerStep - 1) / kVRowsPerStep;
     if (kN == 0) {
       steps += len;
     } else if (G == 1 || G < kN / 4) {
@@ -234,15 +261,33 @@ int BatchSteps(const PageBatch& batch, int D, int G) {
 }
 
 // acc[0..D) = acc * corr + sum_t p[t] * v[t][0..D) over the batch's pages
-// (page b's weights at p + b * S), v rows f32 or f16. Blocks of four vectors
-// stay in registers across all the batch's tokens.
-template <typename TV>
+// (page b's weights at p + b * S), v rows f32 or f16. With kVecs = D / N
+// known (the common head dims), all of acc stays in registers and each V row
+// is read whole, in address order (see Logits for why that order); otherwise
+// blocks of four vectors stay in registers across all the batch's tokens.
+template <int kVecs, typename TV>
 HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT v_base,
                             const PageBatch& batch, int S, int D, float corr,
                             float* HWY_RESTRICT acc, Prefetcher& pf) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   const auto vcorr = hn::Set(df, corr);
+  if constexpr (kVecs > 0) {
+    hn::Vec<decltype(df)> a[kVecs];
+    for (int x = 0; x < kVecs; ++x) a[x] = hn::Mul(hn::LoadU(df, acc + x * N), vcorr);
+    for (int b = 0; b < batch.n; ++b) {
+      const TV* HWY_RESTRICT v = v_base + batch.off[b];
+      const float* HWY_RESTRICT pb = p + b * S;
+      for (int t = 0; t < batch.len[b]; ++t) {
+        if (t % kVRowsPerStep == 0) pf.Step();
+        const auto pt = hn::Set(df, pb[t]);
+        const TV* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D;
+        for (int x = 0; x < kVecs; ++x) a[x] = hn::MulAdd(pt, LoadF32(df, vt + x * N), a[x]);
+      }
+    }
+    for (int x = 0; x < kVecs; ++x) hn::StoreU(a[x], df, acc + x * N);
+    return;
+  }
   int i = 0;
   for (; i + 4 * N <= D; i += 4 * N) {
     pf.Step();
@@ -390,6 +435,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
   using DF = hn::ScalableTag<float>;
+  constexpr int kWholeRowVecs = WholeRowVecs<DF, kD>();
   const char* next[kMaxBatch];
   for (int j0 = 0; j0 < num_pages; j0 += B) {
     PageBatch batch;
@@ -405,14 +451,20 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     for (int b = 0; b < num_next; ++b) {
       next[b] = reinterpret_cast<const char*>(k_base + kv.RowOffset(pages[j0 + B + b], kv_head));
     }
-    // A batch that continues the current one (dense) streams into L1; the
-    // scattered pages of a Quest selection go to L2 only, where a 32 KB batch
-    // ahead does not evict the current batch from L1 (measured: T0 for both
-    // kept dense equal and Quest 20% slower; T1 for both made dense slower).
+    // The scattered pages of a Quest selection go to L2 only, where a batch
+    // ahead does not evict the current batch from L1 (measured: T0 made Quest
+    // 20% slower). A batch that continues the current one (dense) needs no
+    // prefetch where the kernel reads K and V rows in address order (one
+    // query head: the hardware prefetcher streams them, and software
+    // prefetches on top cost 5-10%); the GQA tiles read columns across rows,
+    // which the hardware prefetcher misses, so their next batch streams into
+    // L1 (without it, the 1B shape's dense step took 4.4-5.0 ms, not 3.1-3.9).
     const bool contiguous =
         num_next > 0 &&
         next[0] == reinterpret_cast<const char*>(k_base + batch.off[batch.n - 1]) + page_bytes;
-    Prefetcher pf(next, num_next, page_bytes, BatchSteps<DF>(batch, D, G), contiguous);
+    const bool hw_streams = contiguous && G == 1;
+    Prefetcher pf(next, hw_streams ? 0 : num_next, page_bytes,
+                  BatchSteps<DF>(batch, D, G, kWholeRowVecs > 0), contiguous);
 
     for (int b = 0; b < batch.n; ++b) {
       const T* k = k_base + batch.off[b];
@@ -426,7 +478,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
       corr[g] = SoftmaxUpdate(sg, batch.tokens, state[g]);
     }
     if (G == 1) {
-      AccumulateV(s, v_base, batch, S, D, corr[0], acc, pf);
+      AccumulateV<kWholeRowVecs>(s, v_base, batch, S, D, corr[0], acc, pf);
     } else {
       for (int g0 = 0; g0 < G; g0 += 4) {
         const float* sg = s + g0 * BS;
