@@ -15,6 +15,11 @@
 
 namespace quest {
 
+namespace {
+// Tokens per Write of FillSynthetic (so also a bound on the ring's chunk).
+constexpr int kSyntheticChunk = 256;
+}  // namespace
+
 Result<std::unique_ptr<Session>> Session::Create(const Model& model, const SessionOptions& opts) {
   const ModelConfig& c = model.config();
   const int context = opts.context > 0 ? opts.context : c.context_length;
@@ -32,8 +37,13 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
     return Status::Error(
         StrFormat("invalid dense layers %d: must be >= 0", opts.attention.dense_layers));
   }
+  int num_local = 0;
+  for (int l = 0; l < c.num_layers; ++l) num_local += c.layer_is_local[l] ? 1 : 0;
+  if (num_local == c.num_layers) {
+    return Status::Error("model has no globally attending layer (every layer is sliding-window)");
+  }
   KvCacheConfig kc;
-  kc.num_layers = c.num_layers;
+  kc.num_layers = c.num_layers - num_local;
   kc.num_kv_heads = c.num_kv_heads;
   kc.head_dim = c.head_dim;
   kc.page_size = opts.attention.page_size;
@@ -41,14 +51,60 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   kc.num_pages = (context + kc.page_size - 1) / kc.page_size;
   Result<KvCache> cache = KvCache::Create(kc);
   if (!cache.ok()) return cache.status();
-  return std::unique_ptr<Session>(new Session(model, opts, std::move(*cache), context));
+  std::unique_ptr<KvCache> local;
+  if (num_local > 0) {
+    // A chunk of n tokens at p0 still needs keys from p0 + 1 - window on while
+    // it writes up to p0 + n - 1: window + n - 1 tokens, over at most
+    // (window + n - 2) / S + 2 pages; one more so that nothing in use is
+    // overwritten at a page boundary. n is at most the prefill chunk (or the
+    // synthetic fill's 256-token chunks).
+    KvCacheConfig lc = kc;
+    lc.num_layers = num_local;
+    const int chunk = std::max(opts.prefill_chunk, kSyntheticChunk);
+    const int tokens = std::min(context, c.sliding_window + chunk);
+    lc.num_pages = std::min(kc.num_pages, tokens / kc.page_size + 3);
+    Result<KvCache> lcache = KvCache::Create(lc);
+    if (!lcache.ok()) return lcache.status();
+    local = std::make_unique<KvCache>(std::move(*lcache));
+  }
+  return std::unique_ptr<Session>(
+      new Session(model, opts, std::move(*cache), std::move(local), context));
 }
 
-Session::Session(const Model& model, const SessionOptions& opts, KvCache cache, int context)
-    : model_(model), opts_(opts), cache_(std::move(cache)), context_(context) {
+Session::Session(const Model& model, const SessionOptions& opts, KvCache cache,
+                 std::unique_ptr<KvCache> local, int context)
+    : model_(model),
+      opts_(opts),
+      cache_(std::move(cache)),
+      local_(std::move(local)),
+      context_(context) {
   threads_ = opts.threads > 0 ? opts.threads : omp_get_max_threads();
   opts_.attention.quest.scale = model.config().attn_scale;
+  const ModelConfig& c = model.config();
+  int global = 0, local_layers = 0;
+  for (int l = 0; l < c.num_layers; ++l) {
+    layer_slot_.push_back(c.layer_is_local[l] ? local_layers++ : global++);
+  }
+  if (local_ != nullptr) {
+    Sequence all;
+    QE_CHECK(local_->Reserve(&all, local_->config().num_pages * local_->config().page_size).ok(),
+             "ring pages");
+    ring_ = all.pages;
+  }
   ResetEviction();
+}
+
+PagedKv Session::LayerKv(int layer) const {
+  const bool local = model_.config().layer_is_local[layer];
+  return local ? local_->View(layer_slot_[layer]) : cache_.View(layer_slot_[layer]);
+}
+
+void Session::ExtendRing(int n) {
+  if (local_ == nullptr) return;
+  const int S = local_->config().page_size;
+  const int need = (ring_seq_.length + n + S - 1) / S;
+  const int R = static_cast<int>(ring_.size());
+  while (ring_seq_.num_pages() < need) ring_seq_.pages.push_back(ring_[ring_seq_.num_pages() % R]);
 }
 
 void Session::ResetEviction() {
@@ -71,6 +127,7 @@ int Session::kept_tokens(int layer) const {
 void Session::Reset() {
   cache_.Release(&seq_);
   seq_ = Sequence();
+  ring_seq_ = Sequence();
   ResetEviction();
 }
 
@@ -79,7 +136,10 @@ Status Session::CopyStateFrom(const Session& src) {
     return Status::Error("session copy: the sessions differ in model or context");
   }
   QE_RETURN_IF_ERROR(cache_.CopyFrom(src.cache_));
+  if (local_ != nullptr) QE_RETURN_IF_ERROR(local_->CopyFrom(*src.local_));
   seq_ = src.seq_;
+  ring_ = src.ring_;
+  ring_seq_ = src.ring_seq_;
   if (src.opts_.attention.method == opts_.attention.method &&
       src.opts_.attention.quest.budget == opts_.attention.quest.budget &&
       src.opts_.attention.sink_tokens == opts_.attention.sink_tokens) {
@@ -91,8 +151,14 @@ Status Session::CopyStateFrom(const Session& src) {
 }
 
 size_t Session::kv_cache_bytes() const {
-  const KvCacheConfig& c = cache_.config();
-  return static_cast<size_t>(c.num_pages) * c.BytesPerPage() * c.num_layers;
+  size_t bytes = 0;
+  for (const KvCache* k :
+       {static_cast<const KvCache*>(&cache_), static_cast<const KvCache*>(local_.get())}) {
+    if (k == nullptr) continue;
+    const KvCacheConfig& c = k->config();
+    bytes += static_cast<size_t>(c.num_pages) * c.BytesPerPage() * c.num_layers;
+  }
+  return bytes;
 }
 
 Status Session::Prefill(const int32_t* tokens, int n, float* logits) {
@@ -122,9 +188,10 @@ Status Session::FillSynthetic(int depth, uint64_t seed) {
   }
   const ModelConfig& c = model_.config();
   const size_t row = static_cast<size_t>(c.num_kv_heads) * c.head_dim;
-  const int chunk = 256;
+  const int chunk = kSyntheticChunk;
   std::vector<float> k(row * chunk), v(row * chunk);
   QE_RETURN_IF_ERROR(cache_.Reserve(&seq_, depth));
+  ExtendRing(depth);
   uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
   auto next = [&s]() {  // xorshift64*, uniform in [-1, 1)
     s ^= s >> 12;
@@ -135,18 +202,21 @@ Status Session::FillSynthetic(int depth, uint64_t seed) {
            1.0f;
   };
   for (int l = 0; l < c.num_layers; ++l) {
-    Sequence at = seq_;
+    const bool local = c.layer_is_local[l];
+    Sequence at = local ? ring_seq_ : seq_;
+    KvCache& cache = local ? *local_ : cache_;
     for (int done = 0; done < depth; done += chunk) {
       const int n = std::min(chunk, depth - done);
       for (size_t i = 0; i < row * n; ++i) {
         k[i] = next();
         v[i] = next();
       }
-      cache_.Write(at, l, n, k.data(), v.data(), threads_);
+      cache.Write(at, layer_slot_[l], n, k.data(), v.data(), threads_);
       at.length += n;
     }
   }
   cache_.Advance(&seq_, depth);
+  if (local_ != nullptr) local_->Advance(&ring_seq_, depth);
   return Status();
 }
 
@@ -216,6 +286,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
     }
   }
   QE_CHECK(cache_.Reserve(&seq_, n).ok(), "context checked by the caller");
+  ExtendRing(n);
   view_ = seq_;
   const int pos0 = seq_.length;
   last_kv_bytes_ = 0;
@@ -262,7 +333,11 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
         ApplyRope(kh, c.rope_dim, adjacent, cos, sin);
       }
     }
-    cache_.Write(seq_, l, n, k_.data(), v_.data(), threads_);
+    if (c.layer_is_local[l]) {
+      local_->Write(ring_seq_, layer_slot_[l], n, k_.data(), v_.data(), threads_);
+    } else {
+      cache_.Write(seq_, layer_slot_[l], n, k_.data(), v_.data(), threads_);
+    }
     if (!decode) AttendPrefill(l, pos0, n);  // the whole chunk in one kernel call
     for (int t = 0; decode && t < n; ++t) {
       Attend(l, pos0 + t, decode, &q_[static_cast<size_t>(t) * q_dim],
@@ -296,6 +371,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
     }
   }
   cache_.Advance(&seq_, n);
+  if (local_ != nullptr) local_->Advance(&ring_seq_, n);
   if (logits != nullptr) {
     float* last = &xn_[0];
     RmsNorm(&x_[static_cast<size_t>(n - 1) * d], w.output_norm, d, c.rms_eps, last);
@@ -305,18 +381,19 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
 
 void Session::Attend(int layer, int pos, bool decode, const float* q, float* out) {
   const ModelConfig& c = model_.config();
-  const PagedKv kv = cache_.View(layer);
+  const PagedKv kv = LayerKv(layer);
   const int S = kv.page_size;
   const size_t row_bytes = static_cast<size_t>(c.head_dim) * KvTypeSize(kv.type) * 2;  // K + V
   view_.length = pos + 1;
   if (c.layer_is_local[layer]) {
-    // Sliding window: the last `sliding_window` tokens, shared by each KV head's
-    // query heads.
+    // Sliding window: the last `sliding_window` tokens (in the ring), shared by
+    // each KV head's query heads.
     const int first = std::max(0, pos + 1 - c.sliding_window);
+    const std::vector<int32_t>& ring = ring_seq_.pages;
     window_.indptr.assign(1, 0);
     window_.slots.clear();
     for (int h = 0; h < c.num_kv_heads; ++h) {
-      for (int p = first; p <= pos; ++p) window_.slots.push_back(view_.pages[p / S] * S + p % S);
+      for (int p = first; p <= pos; ++p) window_.slots.push_back(ring[p / S] * S + p % S);
       window_.indptr.push_back(static_cast<int32_t>(window_.slots.size()));
     }
     AttendWindow(kv, q, out, nullptr);
@@ -359,7 +436,7 @@ void Session::Attend(int layer, int pos, bool decode, const float* q, float* out
 
 void Session::AttendEvicting(int layer, int pos, const float* q, float* out) {
   const ModelConfig& c = model_.config();
-  const PagedKv kv = cache_.View(layer);
+  const PagedKv kv = LayerKv(layer);
   const int S = kv.page_size;
   TokenEviction& ev = eviction_[layer];
   // Eviction starts at the first decode step, from the dense prefill's cache.
@@ -391,13 +468,15 @@ void Session::AttendWindow(const PagedKv& kv, const float* q, float* out,
 
 void Session::AttendPrefill(int layer, int pos0, int n) {
   const ModelConfig& c = model_.config();
-  const PagedKv kv = cache_.View(layer);
-  const int window = c.layer_is_local[layer] ? c.sliding_window : 0;
-  AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window, c.attn_scale,
-               threads_, att_.data());
+  const PagedKv kv = LayerKv(layer);
+  const bool local = c.layer_is_local[layer];
+  const int window = local ? c.sliding_window : 0;
+  const int32_t* pages = local ? ring_seq_.pages.data() : seq_.pages.data();
+  AttendCausal(q_.data(), n, c.num_heads, pos0, kv, pages, window, c.attn_scale, threads_,
+               att_.data());
   if (opts_.check_attention) {
     std::vector<float> want(static_cast<size_t>(n) * c.num_heads * c.head_dim);
-    ref::AttendCausal(q_.data(), n, c.num_heads, pos0, kv, seq_.pages.data(), window, c.attn_scale,
+    ref::AttendCausal(q_.data(), n, c.num_heads, pos0, kv, pages, window, c.attn_scale,
                       want.data());
     CheckAgainstReference(want.data(), att_.data(), want.size());
   }

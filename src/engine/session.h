@@ -106,7 +106,8 @@ class Session {
   }
 
  private:
-  Session(const Model& model, const SessionOptions& opts, KvCache cache, int context);
+  Session(const Model& model, const SessionOptions& opts, KvCache cache,
+          std::unique_ptr<KvCache> local, int context);
   // Runs n tokens at positions [position, position + n); decode selects the
   // sparse attention path. Writes the last token's logits if asked.
   void Forward(const int32_t* tokens, int n, bool decode, float* logits);
@@ -124,11 +125,24 @@ class Session {
   // att_, causal and windowed on local layers, in one kernel call.
   void AttendPrefill(int layer, int pos0, int n);
 
+  // The cache and index within it of a layer's K/V.
+  PagedKv LayerKv(int layer) const;
+  // Extends the ring's page table over n more tokens (sliding-window layers).
+  void ExtendRing(int n);
+
   const Model& model_;
   SessionOptions opts_;
-  KvCache cache_;
+  KvCache cache_;  // the layers that attend globally: every token
   Sequence seq_;
   Sequence view_;  // seq_ with length set to a token's visible prefix
+  // Sliding-window layers (Gemma 3) keep only their window: a ring of pages in
+  // a cache of their own (null when every layer attends globally). ring_seq_
+  // is the ring's page table in token order: page i is ring_[i % ring_.size()],
+  // overwritten once every token that could see it has moved past the window.
+  std::unique_ptr<KvCache> local_;
+  std::vector<int32_t> ring_;
+  Sequence ring_seq_;
+  std::vector<int> layer_slot_;  // [layer] index of the layer in cache_ or *local_
   int context_;
   int threads_;
   PageSelector selector_;

@@ -202,6 +202,51 @@ TEST_P(SessionModelTest, ForkedSessionContinuesExactlyLikeTheOriginal) {
   EXPECT_FALSE((*s2)->CopyStateFrom(**s1).ok());
 }
 
+// Gemma 3's sliding-window layers keep a ring of pages: past the ring's wrap,
+// runs whose rings differ in size (the prefill chunk sets it) agree up to the
+// float rounding of the chunked matmuls; a ring that overwrote keys still in
+// a window, or mapped tokens to the wrong pages, would not. The goldens check
+// the same against an independent implementation at positions up to 2K.
+TEST(SlidingWindowRing, ResultsDoNotDependOnTheRingSize) {
+  auto m = LoadOrFail(kModels[0]);
+  ASSERT_NE(m, nullptr);
+  ASSERT_GT(m->config().sliding_window, 0);
+  const int vocab = m->config().vocab_size;
+  const std::vector<int32_t> prompt = Prompt(1400, vocab);  // > 2 rings of ~800 tokens
+  SessionOptions a;
+  a.context = 1600;
+  a.prefill_chunk = 256;
+  SessionOptions b = a;
+  b.prefill_chunk = 512;
+  const auto la = RunSteps(*m, a, prompt, 8);
+  const auto lb = RunSteps(*m, b, prompt, 8);
+  for (size_t i = 0; i < la.size(); ++i) {
+    double diff = 0, scale = 1;
+    for (int t = 0; t < vocab; ++t) {
+      diff = std::max(diff, static_cast<double>(std::fabs(la[i][t] - lb[i][t])));
+      scale = std::max(scale, static_cast<double>(std::fabs(la[i][t])));
+    }
+    EXPECT_LT(diff / scale, 2e-3) << "step " << i;
+  }
+  // Memory: the global layers hold the context, the sliding-window ones only
+  // their ring.
+  SessionOptions big;
+  big.context = 32768;
+  auto s = Session::Create(*m, big);
+  ASSERT_TRUE(s.ok());
+  const ModelConfig& c = m->config();
+  int local = 0;
+  for (int l = 0; l < c.num_layers; ++l) local += c.layer_is_local[l];
+  KvCacheConfig kc;
+  kc.num_kv_heads = c.num_kv_heads;
+  kc.head_dim = c.head_dim;
+  const size_t page = kc.BytesPerPage();
+  const size_t ring_pages = (c.sliding_window + big.prefill_chunk) / kc.page_size + 3;
+  EXPECT_EQ((*s)->kv_cache_bytes(),
+            page * (static_cast<size_t>(c.num_layers - local) * (32768 / kc.page_size) +
+                    static_cast<size_t>(local) * ring_pages));
+}
+
 TEST_P(SessionModelTest, RefusesBadInput) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
