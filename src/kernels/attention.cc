@@ -18,7 +18,6 @@
 // clang-format off
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
-#include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "src/kernels/load-inl.h"
 #include "src/kernels/reduce-inl.h"
@@ -68,7 +67,7 @@ struct PageBatch {
   int len[kMaxBatch];
 };
 
-// Brings the next batch's K/V blocks into cache while the current batch is
+// Brings the next batch's K/V blocks into L2 while the current batch is
 // computed: selected pages are separate 8 KB runs that the hardware prefetcher
 // would find only after their first misses. The prefetches are spread over the
 // compute loop, a few lines per step: issued as one burst they fill the miss
@@ -76,10 +75,9 @@ struct PageBatch {
 class Prefetcher {
  public:
   // pages[0..n) each start page_bytes of K block then V block.
-  Prefetcher(const char* const* pages, int n, size_t page_bytes, int steps, bool to_l1)
+  Prefetcher(const char* const* pages, int n, size_t page_bytes, int steps)
       : pages_(pages),
         n_(n),
-        to_l1_(to_l1),
         page_bytes_(page_bytes),
         step_lines_(std::max<size_t>(1, (n * page_bytes / 64 + steps - 1) / std::max(1, steps))) {}
   HWY_INLINE void Step() {
@@ -91,11 +89,7 @@ class Prefetcher {
 
  private:
   HWY_INLINE void Next() {
-    if (to_l1_) {
-      hwy::Prefetch(pages_[page_] + pos_);
-    } else {
-      __builtin_prefetch(pages_[page_] + pos_, 0, 2);  // prefetcht1: L2 only
-    }
+    __builtin_prefetch(pages_[page_] + pos_, 0, 2);  // prefetcht1: L2 only
     pos_ += 64;
     if (pos_ >= page_bytes_) {
       pos_ = 0;
@@ -104,7 +98,6 @@ class Prefetcher {
   }
   const char* const* pages_;
   int n_;
-  bool to_l1_;
   size_t page_bytes_;
   size_t step_lines_;
   int page_ = 0;
@@ -451,20 +444,21 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     for (int b = 0; b < num_next; ++b) {
       next[b] = reinterpret_cast<const char*>(k_base + kv.RowOffset(pages[j0 + B + b], kv_head));
     }
-    // The scattered pages of a Quest selection go to L2 only, where a batch
-    // ahead does not evict the current batch from L1 (measured: T0 made Quest
-    // 20% slower). A batch that continues the current one (dense) needs no
-    // prefetch where the kernel reads K and V rows in address order (one
-    // query head: the hardware prefetcher streams them, and software
-    // prefetches on top cost 5-10%); the GQA tiles read columns across rows,
-    // which the hardware prefetcher misses, so their next batch streams into
-    // L1 (without it, the 1B shape's dense step took 4.4-5.0 ms, not 3.1-3.9).
+    // The next batch goes to L2 only (T1), where it does not evict the
+    // current batch from L1 and holds no L1 miss buffers (measured: T0 made
+    // Quest's scattered pages 20% slower, and the GQA tiles' dense step at the
+    // 1B shape 4.75-4.88 ms against 2.33-3.20 with T1). A batch that
+    // continues the current one needs no prefetch where the kernel reads K and
+    // V rows in address order (one query head: the hardware prefetcher
+    // streams them, and software prefetches on top cost 5-10%); the GQA tiles
+    // read columns across rows, which the hardware prefetcher misses (without
+    // any prefetch their dense step was 30-40% slower).
     const bool contiguous =
         num_next > 0 &&
         next[0] == reinterpret_cast<const char*>(k_base + batch.off[batch.n - 1]) + page_bytes;
     const bool hw_streams = contiguous && G == 1;
     Prefetcher pf(next, hw_streams ? 0 : num_next, page_bytes,
-                  BatchSteps<DF>(batch, D, G, kWholeRowVecs > 0), contiguous);
+                  BatchSteps<DF>(batch, D, G, kWholeRowVecs > 0));
 
     for (int b = 0; b < batch.n; ++b) {
       const T* k = k_base + batch.off[b];
