@@ -94,10 +94,7 @@ Session::Session(const Model& model, const SessionOptions& opts, KvCache cache,
   ResetEviction();
 }
 
-PagedKv Session::LayerKv(int layer) const {
-  const bool local = model_.config().layer_is_local[layer];
-  return local ? local_->View(layer_slot_[layer]) : cache_.View(layer_slot_[layer]);
-}
+PagedKv Session::LayerKv(int layer) const { return CacheOf(layer).View(layer_slot_[layer]); }
 
 void Session::ExtendRing(int n) {
   if (local_ == nullptr) return;
@@ -151,14 +148,11 @@ Status Session::CopyStateFrom(const Session& src) {
 }
 
 size_t Session::kv_cache_bytes() const {
-  size_t bytes = 0;
-  for (const KvCache* k :
-       {static_cast<const KvCache*>(&cache_), static_cast<const KvCache*>(local_.get())}) {
-    if (k == nullptr) continue;
-    const KvCacheConfig& c = k->config();
-    bytes += static_cast<size_t>(c.num_pages) * c.BytesPerPage() * c.num_layers;
-  }
-  return bytes;
+  const auto bytes = [](const KvCache& k) {
+    const KvCacheConfig& c = k.config();
+    return static_cast<size_t>(c.num_pages) * c.BytesPerPage() * c.num_layers;
+  };
+  return bytes(cache_) + (local_ != nullptr ? bytes(*local_) : 0);
 }
 
 Status Session::Prefill(const int32_t* tokens, int n, float* logits) {
@@ -202,16 +196,14 @@ Status Session::FillSynthetic(int depth, uint64_t seed) {
            1.0f;
   };
   for (int l = 0; l < c.num_layers; ++l) {
-    const bool local = c.layer_is_local[l];
-    Sequence at = local ? ring_seq_ : seq_;
-    KvCache& cache = local ? *local_ : cache_;
+    Sequence at = SeqOf(l);
     for (int done = 0; done < depth; done += chunk) {
       const int n = std::min(chunk, depth - done);
       for (size_t i = 0; i < row * n; ++i) {
         k[i] = next();
         v[i] = next();
       }
-      cache.Write(at, layer_slot_[l], n, k.data(), v.data(), threads_);
+      CacheOf(l).Write(at, layer_slot_[l], n, k.data(), v.data(), threads_);
       at.length += n;
     }
   }
@@ -333,11 +325,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
         ApplyRope(kh, c.rope_dim, adjacent, cos, sin);
       }
     }
-    if (c.layer_is_local[l]) {
-      local_->Write(ring_seq_, layer_slot_[l], n, k_.data(), v_.data(), threads_);
-    } else {
-      cache_.Write(seq_, layer_slot_[l], n, k_.data(), v_.data(), threads_);
-    }
+    CacheOf(l).Write(SeqOf(l), layer_slot_[l], n, k_.data(), v_.data(), threads_);
     if (!decode) AttendPrefill(l, pos0, n);  // the whole chunk in one kernel call
     for (int t = 0; decode && t < n; ++t) {
       Attend(l, pos0 + t, decode, &q_[static_cast<size_t>(t) * q_dim],
@@ -469,9 +457,8 @@ void Session::AttendWindow(const PagedKv& kv, const float* q, float* out,
 void Session::AttendPrefill(int layer, int pos0, int n) {
   const ModelConfig& c = model_.config();
   const PagedKv kv = LayerKv(layer);
-  const bool local = c.layer_is_local[layer];
-  const int window = local ? c.sliding_window : 0;
-  const int32_t* pages = local ? ring_seq_.pages.data() : seq_.pages.data();
+  const int window = c.layer_is_local[layer] ? c.sliding_window : 0;
+  const int32_t* pages = SeqOf(layer).pages.data();
   AttendCausal(q_.data(), n, c.num_heads, pos0, kv, pages, window, c.attn_scale, threads_,
                att_.data());
   if (opts_.check_attention) {

@@ -125,7 +125,15 @@ class Session {
   // att_, causal and windowed on local layers, in one kernel call.
   void AttendPrefill(int layer, int pos0, int n);
 
-  // The cache and index within it of a layer's K/V.
+  // The cache that holds a layer's K/V (the layer is layer_slot_[layer] in
+  // it), the page table it is written through, and its view.
+  KvCache& CacheOf(int layer) { return model_.config().layer_is_local[layer] ? *local_ : cache_; }
+  const KvCache& CacheOf(int layer) const {
+    return model_.config().layer_is_local[layer] ? *local_ : cache_;
+  }
+  const Sequence& SeqOf(int layer) const {
+    return model_.config().layer_is_local[layer] ? ring_seq_ : seq_;
+  }
   PagedKv LayerKv(int layer) const;
   // Extends the ring's page table over n more tokens (sliding-window layers).
   void ExtendRing(int n);
