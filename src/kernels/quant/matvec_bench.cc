@@ -103,6 +103,36 @@ void BM_MatMul(benchmark::State& state) {
 }
 BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
 
+// Args: rows, cols, threads. f16 weights, batch 256 (a prefill chunk): the
+// Llama-3.2-1B projections (q/o 2048 x 2048, gate/up 8192 x 2048, down
+// 2048 x 8192), weights rotated over 2 matrices so they come from DRAM.
+void BM_MatMulPrefill(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), batch = 256;
+  const int threads = static_cast<int>(state.range(2));
+  const GgmlType type = GgmlType::kF16;
+  const size_t bytes = RowBytes(type, cols) * rows;
+  std::vector<std::vector<uint8_t>> w;
+  for (int m = 0; m < 2; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x(batch * cols), y(batch * rows);
+  for (float& v : x) v = u(rng);
+  int m = 0;
+  for (auto _ : state) {
+    MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+    m = (m + 1) % 2;
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * rows * cols * batch * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MatMulPrefill)
+    ->Args({2048, 2048, 2})
+    ->Args({8192, 2048, 2})
+    ->Args({2048, 8192, 2})
+    ->Args({2048, 8192, 1})
+    ->UseRealTime();
+
 }  // namespace
 }  // namespace quest
 
