@@ -303,6 +303,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
+#pragma omp parallel for num_threads(threads_) if (n > 1)
     for (int t = 0; t < n; ++t) {
       RmsNorm(&x_[static_cast<size_t>(t) * d], L.attn_norm, d, c.rms_eps,
               &xn_[static_cast<size_t>(t) * d]);
@@ -311,6 +312,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
     Project(L.wk, xn_.data(), n, k_.data(), threads_);
     Project(L.wv, xn_.data(), n, v_.data(), threads_);
     const size_t base = c.layer_is_local[l] && rope_.size() > 1 ? 1 : 0;
+#pragma omp parallel for num_threads(threads_) if (n > 1)
     for (int t = 0; t < n; ++t) {
       const float* cos = &rope_angles_[(base * n + t) * rope_stride];
       const float* sin = cos + c.rope_dim;
@@ -332,6 +334,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
              &att_[static_cast<size_t>(t) * q_dim]);
     }
     Project(L.wo, att_.data(), n, o_.data(), threads_);
+#pragma omp parallel for num_threads(threads_) if (n > 1)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
       if (L.post_attn_norm != nullptr) RmsNorm(ot, L.post_attn_norm, d, c.rms_eps, ot);
@@ -341,6 +344,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
     }
     Project(L.gate, xn_.data(), n, gate_.data(), threads_);
     Project(L.up, xn_.data(), n, up_.data(), threads_);
+#pragma omp parallel for num_threads(threads_) if (n > 1)
     for (int t = 0; t < n; ++t) {
       float* g = &gate_[static_cast<size_t>(t) * c.d_ff];
       const float* u = &up_[static_cast<size_t>(t) * c.d_ff];
@@ -351,6 +355,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
       }
     }
     Project(L.down, gate_.data(), n, o_.data(), threads_);
+#pragma omp parallel for num_threads(threads_) if (n > 1)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
       if (L.post_ffn_norm != nullptr) RmsNorm(ot, L.post_ffn_norm, d, c.rms_eps, ot);
