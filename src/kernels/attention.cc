@@ -104,119 +104,84 @@ class Prefetcher {
   size_t pos_ = 0;
 };
 
-// q . k over D elements (D % 16 == 0); k is f32 or f16 (converted in
-// registers). Two accumulators hide the FMA latency.
-template <typename TK>
-HWY_INLINE float Dot(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int D) {
-  const hn::ScalableTag<float> df;
+// Logits of kG query heads (rows of q, D floats apart) over the len tokens of
+// one page's channel-major K block kt (element (t, i) at i * S + t):
+// s[g * s_stride + t] = scale * q_g . k_t. Tokens fill the vector lanes (a
+// page of S tokens is S / N vectors; one partly used vector when S < N), and
+// each query element is broadcast against one channel of the page's tokens,
+// so the sums come out per token with no horizontal reduction (token-major K
+// needed one transposed reduction per N (head, token) pairs: as many
+// shuffles and adds as FMAs for GQA at head_dim 64). kU chains per head hide
+// the FMA latency. A vector may read past the page's tokens (a partial page,
+// or S < N: into the next channel, at most into the page's V block, which
+// follows the K block); those lanes are never stored.
+template <int kG, typename TK>
+HWY_INLINE void LogitsPage(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT kt, int S,
+                           int len, int D, float scale, float* HWY_RESTRICT s, int s_stride,
+                           Prefetcher& pf) {
+  using DF = hn::ScalableTag<float>;
+  const DF df;
   const int N = static_cast<int>(hn::Lanes(df));
-  auto s0 = hn::Zero(df);
-  auto s1 = hn::Zero(df);
-  int i = 0;
-  for (; i + 2 * N <= D; i += 2 * N) {
-    s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, k + i), s0);
-    s1 = hn::MulAdd(hn::LoadU(df, q + i + N), LoadF32(df, k + i + N), s1);
-  }
-  for (; i < D; i += N) s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, k + i), s0);
-  return hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
-}
-
-// s[t] = scale * q . k_t for len rows of k (f32 or f16). Rows go in groups of
-// one vector's lane count, each row's dot product in turn (two FMA chains; the
-// group's chains are independent, so they overlap), and one transposed
-// reduction yields the group's N logits as a vector. Row by row, the K block
-// is read in address order, which the hardware prefetcher streams from DRAM;
-// the column order (one q load shared by N rows) jumped 256 B between loads,
-// defeated it and needed software prefetch, which capped two threads at ~38
-// GB/s where the row order reaches 47 (and is 10-15% faster in cache).
-template <typename TK>
-HWY_INLINE void Logits(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
-                       float scale, float* HWY_RESTRICT s, Prefetcher& pf) {
-  using DF = hn::ScalableTag<float>;
-  const DF df;
-  constexpr size_t kN = TransposeLanes<DF>();
-  int t = 0;
-  if constexpr (kN != 0) {
-    constexpr int N =
-        kN != 0 ? static_cast<int>(kN) : 1;  // (the branch is compiled for kN = 0 too)
-    const auto vscale = hn::Set(df, scale);
-    const int steps = D / N;  // prefetcher steps per group (BatchSteps counts them)
-    for (; t + N <= len; t += N) {
-      const TK* HWY_RESTRICT kt = k + static_cast<size_t>(t) * D;
-      hn::Vec<DF> a[kN];
-      for (int j = 0; j < N; ++j) {
-        for (int st = j * steps / N; st < (j + 1) * steps / N; ++st) pf.Step();
-        const TK* HWY_RESTRICT kj = kt + static_cast<size_t>(j) * D;
-        auto s0 = hn::Zero(df), s1 = hn::Zero(df);
-        int i = 0;
-        for (; i + 2 * N <= D; i += 2 * N) {
-          s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, kj + i), s0);
-          s1 = hn::MulAdd(hn::LoadU(df, q + i + N), LoadF32(df, kj + i + N), s1);
-        }
-        if (i < D) s0 = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, kj + i), s0);
-        a[j] = hn::Add(s0, s1);
-      }
-      hn::StoreU(hn::Mul(SumLanesTransposed(df, a), vscale), df, s + t);
-    }
-  }
-  for (; t < len; ++t) {
-    pf.Step();
-    s[t] = Dot(q, k + static_cast<size_t>(t) * D, D) * scale;
-  }
-}
-
-// GQA logits of kH = N / 4 query heads (rows of q) against len keys, four keys
-// at a time: each K vector is loaded (and converted from f16) once for the kH
-// heads, and the N dot products of a step (head-major: lane 4 h + j is head h,
-// key j) come out of one transposed reduction.
-// s[h * s_stride + t] = scale * q_h . k_t.
-template <int kH, typename TK>
-HWY_INLINE void LogitsTile(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k, int len, int D,
-                           float scale, float* HWY_RESTRICT s, int s_stride, Prefetcher& pf) {
-  using DF = hn::ScalableTag<float>;
-  const DF df;
-  static_assert(kH * 4 == static_cast<int>(TransposeLanes<DF>()), "one lane per (head, key)");
+  constexpr int kU = kG == 1 ? 4 : 2;  // D % 16 == 0: a multiple of kU
   const auto vscale = hn::Set(df, scale);
-  HWY_ALIGN float r[kH * 4];
-  int t = 0;
-  for (; t + 4 <= len; t += 4) {
-    const TK* HWY_RESTRICT kt = k + static_cast<size_t>(t) * D;
-    hn::Vec<DF> a[kH * 4];
-    for (int j = 0; j < kH * 4; ++j) a[j] = hn::Zero(df);
-    for (int i = 0; i < D; i += kH * 4) {
-      pf.Step();
-      const auto k0 = LoadF32(df, kt + i), k1 = LoadF32(df, kt + D + i);
-      const auto k2 = LoadF32(df, kt + 2 * D + i), k3 = LoadF32(df, kt + 3 * D + i);
-      for (int h = 0; h < kH; ++h) {
-        const auto qh = hn::LoadU(df, q + h * D + i);
-        a[4 * h] = hn::MulAdd(qh, k0, a[4 * h]);
-        a[4 * h + 1] = hn::MulAdd(qh, k1, a[4 * h + 1]);
-        a[4 * h + 2] = hn::MulAdd(qh, k2, a[4 * h + 2]);
-        a[4 * h + 3] = hn::MulAdd(qh, k3, a[4 * h + 3]);
+  HWY_ALIGN float part[hwy::kMaxVectorSize / sizeof(float)];
+  for (int t0 = 0; t0 < len; t0 += N) {
+    hn::Vec<DF> a[kG][kU];
+    for (int g = 0; g < kG; ++g) {
+      for (int u = 0; u < kU; ++u) a[g][u] = hn::Zero(df);
+    }
+    const TK* HWY_RESTRICT col = kt + t0;
+    for (int i = 0; i < D; i += kU) {
+      if (i % 16 == 0) pf.Step();
+      for (int u = 0; u < kU; ++u) {
+        const auto k = LoadF32(df, col + static_cast<size_t>(i + u) * S);
+        for (int g = 0; g < kG; ++g) {
+          a[g][u] = hn::MulAdd(hn::Set(df, q[g * D + i + u]), k, a[g][u]);
+        }
       }
     }
-    hn::Store(hn::Mul(SumLanesTransposed(df, a), vscale), df, r);
-    for (int h = 0; h < kH; ++h) std::copy(r + 4 * h, r + 4 * h + 4, s + h * s_stride + t);
-  }
-  for (; t < len; ++t) {
-    for (int h = 0; h < kH; ++h) {
-      s[h * s_stride + t] = Dot(q + h * D, k + static_cast<size_t>(t) * D, D) * scale;
+    for (int g = 0; g < kG; ++g) {
+      auto sum = a[g][0];
+      for (int u = 1; u < kU; ++u) sum = hn::Add(sum, a[g][u]);
+      sum = hn::Mul(sum, vscale);
+      float* HWY_RESTRICT sg = s + g * s_stride + t0;
+      if (t0 + N <= len) {
+        hn::StoreU(sum, df, sg);
+      } else {
+        hn::Store(sum, df, part);
+        std::copy(part, part + (len - t0), sg);
+      }
     }
   }
 }
 
-// Logits of G query heads: tiles of N / 4 heads, the rest one head at a time.
+// Logits of G query heads over one page: tiles of up to 4 heads, so that each
+// K vector is converted once per tile. Only the first tile steps the
+// prefetcher (BatchSteps counts its steps).
 template <typename TK>
-HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT k, int len,
-                            int D, float scale, float* HWY_RESTRICT s, int s_stride,
+HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT kt, int S,
+                            int len, int D, float scale, float* HWY_RESTRICT s, int s_stride,
                             Prefetcher& pf) {
-  constexpr int kH = static_cast<int>(TransposeLanes<hn::ScalableTag<float>>()) / 4;
-  int g = 0;
-  if constexpr (kH > 0) {
-    for (; g + kH <= G; g += kH)
-      LogitsTile<kH>(q + g * D, k, len, D, scale, s + g * s_stride, s_stride, pf);
+  Prefetcher none(nullptr, 0, 0, 1);
+  for (int g = 0; g < G; g += 4) {
+    Prefetcher& p = g == 0 ? pf : none;
+    const float* qg = q + g * D;
+    float* sg = s + g * s_stride;
+    switch (std::min(4, G - g)) {
+      case 1:
+        LogitsPage<1>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        break;
+      case 2:
+        LogitsPage<2>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        break;
+      case 3:
+        LogitsPage<3>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        break;
+      default:
+        LogitsPage<4>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        break;
+    }
   }
-  for (; g < G; ++g) Logits(q + g * D, k, len, D, scale, s + g * s_stride, pf);
 }
 
 // V rows per prefetcher step in the whole-row AccumulateV.
@@ -236,19 +201,12 @@ constexpr int WholeRowVecs() {
 // core).
 template <class DF>
 int BatchSteps(const PageBatch& batch, int D, int G, bool whole_v_rows) {
-  constexpr int kN = static_cast<int>(TransposeLanes<DF>());
   const int N = static_cast<int>(hn::Lanes(DF()));
   int steps = G == 1 ? (whole_v_rows ? 0 : D / (4 * N)) : D / (2 * N);
   for (int b = 0; b < batch.n; ++b) {
     const int len = batch.len[b];
     if (G == 1 && whole_v_rows) steps += (len + kVRowsPerStep - 1) / kVRowsPerStep;
-    if (kN == 0) {
-      steps += len;
-    } else if (G == 1 || G < kN / 4) {
-      steps += len / kN * (D / kN) + len % kN;
-    } else {
-      steps += len / 4 * (D / kN);
-    }
+    steps += (len + N - 1) / N * (D / 16);  // LogitsPage, first head tile
   }
   return std::max(1, steps);
 }
@@ -462,7 +420,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
 
     for (int b = 0; b < batch.n; ++b) {
       const T* k = k_base + batch.off[b];
-      LogitsHeads(q, G, k, batch.len[b], D, scale, s + b * S, BS, pf);
+      LogitsHeads(q, G, k, S, batch.len[b], D, scale, s + b * S, BS, pf);
     }
     for (int g = 0; g < G; ++g) {
       float* sg = s + g * BS;
@@ -536,12 +494,16 @@ void AttendSlots(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
   const int S = kv.page_size;
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
-  auto row_offset = [&](int32_t slot) {
-    return kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
-  };
-  for (int t = 0; t < n; ++t) {
-    const float* kf = RowsAsF32(k_base + row_offset(slots[t]), D, row);
-    for (int g = 0; g < G; ++g) logits[g * n + t] = Dot(q + g * D, kf, D) * scale;
+  // Logits over runs of consecutive slots within a page (the recent window,
+  // kept pages): one LogitsPage call per run, its tokens in vector lanes.
+  Prefetcher none(nullptr, 0, 0, 1);
+  for (int t = 0; t < n;) {
+    const int32_t slot = slots[t];
+    int run = 1;
+    while (t + run < n && slots[t + run] == slot + run && (slot + run) % S != 0) ++run;
+    const T* HWY_RESTRICT kt = k_base + kv.KOffset(slot / S, kv_head, slot % S, 0);
+    LogitsHeads(q, G, kt, S, run, D, scale, logits + t, n, none);
+    t += run;
   }
   for (int g = 0; g < G; ++g) {
     float* lg = logits + g * n;
@@ -552,7 +514,7 @@ void AttendSlots(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     for (int i = 0; i < D; i += N) hn::StoreU(hn::Zero(df), df, out + g * D + i);
   }
   for (int t = 0; t < n; ++t) {
-    const float* vf = RowsAsF32(v_base + row_offset(slots[t]), D, row);
+    const float* vf = RowsAsF32(v_base + kv.VOffset(slots[t] / S, kv_head, slots[t] % S, 0), D, row);
     for (int g = 0; g < G; ++g) {
       const auto p = hn::Set(df, logits[g * n + t]);
       float* o = out + g * D;

@@ -49,7 +49,7 @@ struct Scratch {
   hwy::AlignedFreeUniquePtr<float[]> qt;      // [D][rp] scaled queries, transposed
   hwy::AlignedFreeUniquePtr<float[]> acc;     // [rp][D] unnormalised outputs
   hwy::AlignedFreeUniquePtr<float[]> st;      // [kKeyBlock][rp] logits, then probabilities
-  hwy::AlignedFreeUniquePtr<float[]> kf;      // [kKeyBlock][D] keys as f32
+  hwy::AlignedFreeUniquePtr<float[]> kt;      // [D][KeyStride()] keys as f32, channel-major
   hwy::AlignedFreeUniquePtr<float[]> vf;      // [kKeyBlock][D] values as f32
   hwy::AlignedFreeUniquePtr<float[]> m;       // [rp] running max
   hwy::AlignedFreeUniquePtr<float[]> l;       // [rp] running sum
@@ -57,11 +57,15 @@ struct Scratch {
   hwy::AlignedFreeUniquePtr<int32_t[]> qpos;  // [rp] position of each row's query
 };
 
+// Row stride of Scratch::kt: a key block plus one vector, so that converting
+// a run of keys may write a whole vector past the run.
+inline size_t KeyStride() { return kKeyBlock + hn::Lanes(DF()); }
+
 Scratch MakeScratch(size_t rp, size_t D) {
   return {hwy::AllocateAligned<float>(D * rp),
           hwy::AllocateAligned<float>(rp * D),
           hwy::AllocateAligned<float>(kKeyBlock * rp),
-          hwy::AllocateAligned<float>(kKeyBlock * D),
+          hwy::AllocateAligned<float>(D * KeyStride()),
           hwy::AllocateAligned<float>(kKeyBlock * D),
           hwy::AllocateAligned<float>(rp),
           hwy::AllocateAligned<float>(rp),
@@ -69,12 +73,12 @@ Scratch MakeScratch(size_t rp, size_t D) {
           hwy::AllocateAligned<int32_t>(rp)};
 }
 
-// st[j][r] = sum_d kf[j][d] qt[d][r] for j < len, every row vector of rp:
-// C keys x RV row vectors of accumulators; each key value is broadcast, each
-// query vector loaded once per C keys.
+// st[j][r] = sum_d kt[d][j] qt[d][r] for j < len, every row vector of rp
+// (kt rows ks floats apart): C keys x RV row vectors of accumulators; each key
+// value is broadcast, each query vector loaded once per C keys.
 template <int C, int RV>
-HWY_INLINE void LogitsTile(const float* HWY_RESTRICT kf, const float* HWY_RESTRICT qt, size_t rp,
-                           int D, float* HWY_RESTRICT st) {
+HWY_INLINE void LogitsTile(const float* HWY_RESTRICT kt, size_t ks, const float* HWY_RESTRICT qt,
+                           size_t rp, int D, float* HWY_RESTRICT st) {
   const DF df;
   const size_t N = hn::Lanes(df);
   VF a[C][RV];
@@ -85,7 +89,7 @@ HWY_INLINE void LogitsTile(const float* HWY_RESTRICT kf, const float* HWY_RESTRI
     VF qv[RV];
     for (int v = 0; v < RV; ++v) qv[v] = hn::Load(df, qt + d * rp + v * N);
     for (int c = 0; c < C; ++c) {
-      const VF kv = hn::Set(df, kf[c * D + d]);
+      const VF kv = hn::Set(df, kt[d * ks + c]);
       for (int v = 0; v < RV; ++v) a[c][v] = hn::MulAdd(kv, qv[v], a[c][v]);
     }
   }
@@ -95,22 +99,22 @@ HWY_INLINE void LogitsTile(const float* HWY_RESTRICT kf, const float* HWY_RESTRI
 }
 
 template <int RV>
-void LogitsRows(const float* HWY_RESTRICT kf, int len, const float* HWY_RESTRICT qt, size_t rp,
-                int D, float* HWY_RESTRICT st) {
+void LogitsRows(const float* HWY_RESTRICT kt, size_t ks, int len, const float* HWY_RESTRICT qt,
+                size_t rp, int D, float* HWY_RESTRICT st) {
   int j = 0;
   for (; j + kLogitKeys <= len; j += kLogitKeys) {
-    LogitsTile<kLogitKeys, RV>(kf + j * D, qt, rp, D, st + j * rp);
+    LogitsTile<kLogitKeys, RV>(kt + j, ks, qt, rp, D, st + j * rp);
   }
-  for (; j < len; ++j) LogitsTile<1, RV>(kf + j * D, qt, rp, D, st + j * rp);
+  for (; j < len; ++j) LogitsTile<1, RV>(kt + j, ks, qt, rp, D, st + j * rp);
 }
 
 // All rows: pairs of row vectors, then a single one.
-void Logits(const float* HWY_RESTRICT kf, int len, const float* HWY_RESTRICT qt, size_t rp, int D,
-            float* HWY_RESTRICT st) {
+void Logits(const float* HWY_RESTRICT kt, size_t ks, int len, const float* HWY_RESTRICT qt,
+            size_t rp, int D, float* HWY_RESTRICT st) {
   const size_t N = hn::Lanes(DF());
   size_t r = 0;
-  for (; r + 2 * N <= rp; r += 2 * N) LogitsRows<2>(kf, len, qt + r, rp, D, st + r);
-  if (r < rp) LogitsRows<1>(kf, len, qt + r, rp, D, st + r);
+  for (; r + 2 * N <= rp; r += 2 * N) LogitsRows<2>(kt, ks, len, qt + r, rp, D, st + r);
+  if (r < rp) LogitsRows<1>(kt, ks, len, qt + r, rp, D, st + r);
 }
 
 // acc[r][..] = acc[r][..] * corr[r] + sum_j st[j][r] vf[j][..] for R rows from
@@ -209,6 +213,22 @@ HWY_INLINE void RowToF32(const T* HWY_RESTRICT src, int D, float* HWY_RESTRICT d
   for (int i = 0; i < D; i += N) hn::Store(LoadF32(df, src + i), df, dst + i);
 }
 
+// Keys [t, t + run) of a page's channel-major K block (element (t, i) at
+// i * S + t) -> dst[i * ks + (0..run)], f32, channel-major too: whole vectors
+// per channel, no transpose. A vector may read past the run (at most into the
+// page's V block, which follows its K block) and write up to one vector past
+// it (ks leaves room; the next run overwrites it).
+template <typename T>
+HWY_INLINE void KeysToF32(const T* HWY_RESTRICT block, int S, int t, int run, int D,
+                          float* HWY_RESTRICT dst, size_t ks) {
+  const DF df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  for (int i = 0; i < D; ++i) {
+    const T* HWY_RESTRICT src = block + static_cast<size_t>(i) * S + t;
+    for (int x = 0; x < run; x += N) hn::StoreU(LoadF32(df, src + x), df, dst + i * ks + x);
+  }
+}
+
 // One task: queries [t0, t0 + nt) of the chunk, the G heads of kv_head.
 template <typename T>
 void AttendTask(const float* HWY_RESTRICT q, int num_heads, int pos0, const PagedKv& kv,
@@ -242,15 +262,21 @@ void AttendTask(const float* HWY_RESTRICT q, int num_heads, int pos0, const Page
   const int k_begin = window > 0 ? std::max(0, pos0 + t0 - window + 1) : 0;
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
+  const size_t ks = KeyStride();
   for (int k0 = k_begin; k0 < k_end; k0 += kKeyBlock) {
     const int len = std::min(kKeyBlock, k_end - k0);
-    for (int j = 0; j < len; ++j) {
+    for (int j = 0; j < len;) {  // runs of keys within a page
       const int p = k0 + j;
-      const size_t off = kv.RowOffset(pages[p / S], kv_head) + static_cast<size_t>(p % S) * D;
-      RowToF32(k_base + off, D, sc.kf.get() + j * D);
-      RowToF32(v_base + off, D, sc.vf.get() + j * D);
+      const int t = p % S;
+      const int run = std::min(S - t, len - j);
+      const size_t off = kv.RowOffset(pages[p / S], kv_head);
+      KeysToF32(k_base + off, S, t, run, D, sc.kt.get() + j, ks);
+      for (int r = 0; r < run; ++r) {
+        RowToF32(v_base + off + static_cast<size_t>(t + r) * D, D, sc.vf.get() + (j + r) * D);
+      }
+      j += run;
     }
-    Logits(sc.kf.get(), len, sc.qt.get(), rp, D, sc.st.get());
+    Logits(sc.kt.get(), ks, len, sc.qt.get(), rp, D, sc.st.get());
     SoftmaxBlock(sc.st.get(), rp, len, k0, window, sc.qpos.get(), sc.m.get(), sc.l.get(),
                  sc.corr.get());
     Pv(sc.st.get(), rp, rows, sc.vf.get(), len, D, sc.corr.get(), sc.acc.get());

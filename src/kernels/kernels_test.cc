@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -181,41 +182,48 @@ TEST(AttendPages, EmptyListGivesZeros) {
 TEST(AttendTokens, MatchesReferenceOnArbitraryTokens) {
   for (KvType type : {KvType::kF16, KvType::kF32}) {
     for (int D : kHeadDims) {
-      for (int tokens : {1, 7, 33, 1000}) {
-        KvCacheConfig c;
-        c.num_kv_heads = 2;
-        c.head_dim = D;
-        c.page_size = 16;
-        c.type = type;
-        RandomCache r = RandomCache::Make(c, tokens, tokens + 3 * D);
-        std::mt19937 rng(tokens);
-        const int heads = 4;
-        std::vector<float> q = RandomFloats(rng, heads * D, -1, 1);
-        // Keep a random subset of positions per list (the first always).
-        TokenList keep;
-        keep.indptr.push_back(0);
-        for (int l = 0; l < heads; ++l) {
-          for (int pos = 0; pos < tokens; ++pos) {
-            if (pos == 0 || rng() % 3 == 0) {
-              keep.slots.push_back(r.seq.pages[pos / 16] * 16 + pos % 16);
+      // Page sizes below, at and above a vector's lanes: the kernel reads runs
+      // of consecutive slots as lanes of the channel-major K block.
+      for (int S : {4, 16, 32}) {
+        for (int tokens : {1, 7, 33, 1000}) {
+          KvCacheConfig c;
+          c.num_kv_heads = 2;
+          c.head_dim = D;
+          c.page_size = S;
+          c.type = type;
+          RandomCache r = RandomCache::Make(c, tokens, tokens + 3 * D);
+          std::mt19937 rng(tokens);
+          const int heads = 4;
+          std::vector<float> q = RandomFloats(rng, heads * D, -1, 1);
+          // Keep a random subset of positions per list (the first always); in
+          // position order, except 33-token lists, shuffled.
+          TokenList keep;
+          keep.indptr.push_back(0);
+          for (int l = 0; l < heads; ++l) {
+            const size_t begin = keep.slots.size();
+            for (int pos = 0; pos < tokens; ++pos) {
+              if (pos == 0 || rng() % 3 != 0) {
+                keep.slots.push_back(r.seq.pages[pos / S] * S + pos % S);
+              }
             }
+            if (tokens == 33) std::shuffle(keep.slots.begin() + begin, keep.slots.end(), rng);
+            keep.indptr.push_back(keep.slots.size());
           }
-          keep.indptr.push_back(keep.slots.size());
+          std::vector<float> want(heads * D);
+          std::vector<std::vector<float>> want_p;
+          ref::AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, want.data(), &want_p);
+          ForEachTarget([&](const char* target) {
+            std::vector<float> got(heads * D);
+            std::vector<std::vector<float>> got_p;
+            AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, 2, got.data(), &got_p);
+            const std::string what = std::string(target) + " " + Shape(tokens, D, S, type);
+            ExpectClose(got.data(), want.data(), got.size(), 2e-5f, 1e-4f, what);
+            for (int h = 0; h < heads; ++h) {
+              ASSERT_EQ(got_p[h].size(), want_p[h].size());
+              ExpectClose(got_p[h].data(), want_p[h].data(), got_p[h].size(), 1e-6f, 1e-4f, what);
+            }
+          });
         }
-        std::vector<float> want(heads * D);
-        std::vector<std::vector<float>> want_p;
-        ref::AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, want.data(), &want_p);
-        ForEachTarget([&](const char* target) {
-          std::vector<float> got(heads * D);
-          std::vector<std::vector<float>> got_p;
-          AttendTokens(q.data(), heads, r.cache.View(0), keep, 0.1f, 2, got.data(), &got_p);
-          const std::string what = std::string(target) + " " + Shape(tokens, D, 16, type);
-          ExpectClose(got.data(), want.data(), got.size(), 2e-5f, 1e-4f, what);
-          for (int h = 0; h < heads; ++h) {
-            ASSERT_EQ(got_p[h].size(), want_p[h].size());
-            ExpectClose(got_p[h].data(), want_p[h].data(), got_p[h].size(), 1e-6f, 1e-4f, what);
-          }
-        });
       }
     }
   }

@@ -19,7 +19,10 @@ inline constexpr int kHeadDimMultiple = 16;
 
 // One layer of the paged cache. Each KV head owns a contiguous run of pages,
 // and a page's K block is followed by its V block:
-//   k:          [num_kv_heads][num_pages][2][page_size][head_dim], K at [..][0]
+//   k:          [num_kv_heads][num_pages][K block | V block]
+//     K block:  [head_dim][page_size], channel-major: channel i of the page's
+//               tokens is one contiguous run (element (t, i) at i * S + t)
+//     V block:  [page_size][head_dim], token-major
 //   v:          k + page_size * head_dim (the same array, at the V half)
 //   kmax, kmin: [num_kv_heads][num_pages][head_dim]  channel-wise max / min of
 //               the page's post-RoPE keys (exact: computed from stored values)
@@ -27,6 +30,12 @@ inline constexpr int kHeadDimMultiple = 16;
 // interleaved (FlashInfer's HND), a head's blocks sit a power-of-two stride
 // apart, which measured half the DRAM read bandwidth here. K beside V makes
 // every page one contiguous run of 2 * page_size * head_dim elements.
+// Why K channel-major: a decode query's logits over a page are then outer
+// products, one query element broadcast against the same channel of S tokens,
+// with the tokens in vector lanes; token-major K needed a horizontal
+// (transposed) reduction per token and query head, as many shuffles and adds
+// as the FMAs themselves with GQA at head_dim 64. V stays token-major: its
+// weighted sum over tokens is already an outer product.
 struct PagedKv {
   const void* k = nullptr;
   const void* v = nullptr;
@@ -38,9 +47,18 @@ struct PagedKv {
   int page_size = 0;
   int head_dim = 0;
 
-  // Element offset of (page, kv_head, token 0) from k (K rows) or v (V rows).
+  // Element offset of (page, kv_head)'s K block from k, or of its V block
+  // (token 0's row) from v.
   size_t RowOffset(int32_t page, int kv_head) const {
     return (static_cast<size_t>(kv_head) * num_pages + page) * 2 * page_size * head_dim;
+  }
+  // Element offset from k of channel i of token t (of the page) in the K block.
+  size_t KOffset(int32_t page, int kv_head, int t, int i) const {
+    return RowOffset(page, kv_head) + static_cast<size_t>(i) * page_size + t;
+  }
+  // Element offset from v of channel i of token t in the V block.
+  size_t VOffset(int32_t page, int kv_head, int t, int i) const {
+    return RowOffset(page, kv_head) + static_cast<size_t>(t) * head_dim + i;
   }
   // Element offset of (page, kv_head) in kmax / kmin.
   size_t MetaOffset(int32_t page, int kv_head) const {

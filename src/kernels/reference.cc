@@ -86,11 +86,10 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
     double m = -std::numeric_limits<double>::infinity();
     for (int t = 0; t < n; ++t) {
       const int32_t slot = tokens.slots[begin + t];
-      const size_t off = kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
       double dot = 0;
       for (int i = 0; i < D; ++i) {
         dot += static_cast<double>(q[static_cast<size_t>(h) * D + i]) *
-               LoadElement(kv.k, kv.type, off + i);
+               LoadElement(kv.k, kv.type, kv.KOffset(slot / S, kv_head, slot % S, i));
       }
       logit[t] = dot * scale;
       m = std::max(m, logit[t]);
@@ -102,7 +101,7 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
       const double p = std::exp(logit[t] - m) / sum;
       logit[t] = p;
       const int32_t slot = tokens.slots[begin + t];
-      const size_t off = kv.RowOffset(slot / S, kv_head) + static_cast<size_t>(slot % S) * D;
+      const size_t off = kv.VOffset(slot / S, kv_head, slot % S, 0);
       for (int i = 0; i < D; ++i) o[i] += p * LoadElement(kv.v, kv.type, off + i);
     }
     for (int i = 0; i < D; ++i) out[static_cast<size_t>(h) * D + i] = static_cast<float>(o[i]);
@@ -128,10 +127,11 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
       std::vector<double> logit(pos + 1 - first);
       double m = -std::numeric_limits<double>::infinity();
       for (int p = first; p <= pos; ++p) {
-        const size_t off = kv.RowOffset(pages[p / S], h / G) + static_cast<size_t>(p % S) * D;
         double dot = 0;
-        for (int i = 0; i < D; ++i)
-          dot += static_cast<double>(qh[i]) * LoadElement(kv.k, kv.type, off + i);
+        for (int i = 0; i < D; ++i) {
+          dot += static_cast<double>(qh[i]) *
+                 LoadElement(kv.k, kv.type, kv.KOffset(pages[p / S], h / G, p % S, i));
+        }
         logit[p - first] = dot * scale;
         m = std::max(m, logit[p - first]);
       }
@@ -140,7 +140,7 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
       std::vector<double> o(D, 0.0);
       for (int p = first; p <= pos; ++p) {
         const double w = std::exp(logit[p - first] - m) / sum;
-        const size_t off = kv.RowOffset(pages[p / S], h / G) + static_cast<size_t>(p % S) * D;
+        const size_t off = kv.VOffset(pages[p / S], h / G, p % S, 0);
         for (int i = 0; i < D; ++i) o[i] += w * LoadElement(kv.v, kv.type, off + i);
       }
       float* oh = out + (static_cast<size_t>(t) * num_heads + h) * D;

@@ -92,22 +92,34 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
   const size_t es = KvTypeSize(config_.type);
   const PagedKv view = View(layer);
   uint8_t* kd = kv_[layer].data();
-  uint8_t* vd = kd + static_cast<size_t>(S) * D * es;
+  uint8_t* vd = kd + static_cast<size_t>(S) * D * es;  // view.v
   uint8_t* kmax = kmax_[layer].data();
   uint8_t* kmin = kmin_[layer].data();
   // Heads own disjoint rows and metadata, so they split across threads safely.
 #pragma omp parallel for num_threads(std::max(1, num_threads)) schedule(static)
   for (int h = 0; h < H; ++h) {
+    // The key row in the storage type, then scattered into the page's
+    // channel-major K block (see PagedKv).
+    alignas(64) uint8_t key[KvCacheConfig::kMaxHeadDim * sizeof(float)];
     for (int t = 0; t < n; ++t) {
       const int pos = seq.length + t;
       const int32_t page = seq.pages[pos / S];
       const int off = pos % S;
-      const size_t row = view.RowOffset(page, h) + static_cast<size_t>(off) * D;
       const size_t src = (static_cast<size_t>(t) * H + h) * D;
-      ConvertToKv(k + src, D, config_.type, kd + row * es);
-      ConvertToKv(v + src, D, config_.type, vd + row * es);
+      ConvertToKv(k + src, D, config_.type, key);
+      const size_t k0 = view.KOffset(page, h, off, 0);
+      if (es == 2) {
+        const uint16_t* from = reinterpret_cast<const uint16_t*>(key);
+        uint16_t* to = reinterpret_cast<uint16_t*>(kd) + k0;
+        for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
+      } else {
+        const float* from = reinterpret_cast<const float*>(key);
+        float* to = reinterpret_cast<float*>(kd) + k0;
+        for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
+      }
+      ConvertToKv(v + src, D, config_.type, vd + view.VOffset(page, h, off, 0) * es);
       const size_t meta = view.MetaOffset(page, h) * es;
-      UpdatePageMinMax(kd + row * es, config_.type, D, off == 0, kmax + meta, kmin + meta);
+      UpdatePageMinMax(key, config_.type, D, off == 0, kmax + meta, kmin + meta);
     }
   }
 }

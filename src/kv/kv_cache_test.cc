@@ -26,10 +26,16 @@ void ExpectMetadataFromScratch(const RandomCache& r) {
     for (int p = 0; p < r.seq.num_pages(); ++p) {
       const int rows = std::min(S, r.seq.length - p * S);
       for (int h = 0; h < c.num_kv_heads; ++h) {
-        const size_t es = KvTypeSize(c.type);
+        // The page's stored keys, token-major (the K block is channel-major).
+        std::vector<float> keys(static_cast<size_t>(rows) * c.head_dim);
+        for (int t = 0; t < rows; ++t) {
+          for (int i = 0; i < c.head_dim; ++i) {
+            keys[static_cast<size_t>(t) * c.head_dim + i] =
+                ref::LoadElement(kv.k, c.type, kv.KOffset(r.seq.pages[p], h, t, i));
+          }
+        }
         std::vector<float> want_max, want_min;
-        ref::PageMinMax(static_cast<const uint8_t*>(kv.k) + kv.RowOffset(r.seq.pages[p], h) * es,
-                        c.type, rows, c.head_dim, &want_max, &want_min);
+        ref::PageMinMax(keys.data(), KvType::kF32, rows, c.head_dim, &want_max, &want_min);
         const size_t meta = kv.MetaOffset(r.seq.pages[p], h);
         for (int i = 0; i < c.head_dim; ++i) {
           ASSERT_EQ(ref::LoadElement(kv.kmax, c.type, meta + i), want_max[i])
@@ -99,10 +105,11 @@ TEST(KvCache, QuestBoundHoldsForEveryKey) {
       ScorePages(q.data(), 1, c.head_dim, kv, h, r.seq.pages.data(), r.seq.num_pages(), u.data());
       for (int pos = 0; pos < length; ++pos) {
         const int p = pos / c.page_size;
-        const size_t off = kv.RowOffset(r.seq.pages[p], h) +
-                           static_cast<size_t>(pos % c.page_size) * c.head_dim;
         double dot = 0;
-        for (int i = 0; i < c.head_dim; ++i) dot += q[i] * ref::LoadElement(kv.k, c.type, off + i);
+        for (int i = 0; i < c.head_dim; ++i) {
+          dot += q[i] * ref::LoadElement(kv.k, c.type,
+                                         kv.KOffset(r.seq.pages[p], h, pos % c.page_size, i));
+        }
         // The SIMD sum rounds in fp32: allow its rounding, nothing more.
         ASSERT_GE(u[p] + 1e-5 * mag * c.head_dim, dot) << "seed " << seed << " pos " << pos;
       }
