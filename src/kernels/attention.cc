@@ -299,7 +299,11 @@ HWY_INLINE float ExpSubInPlace(float* HWY_RESTRICT x, int n, float m) {
 
 // GQA: acc_g = acc_g * corr[g] + sum_t p_g[t] v_t for GB heads over the
 // batch's pages; each V vector is loaded (and converted) once for all GB
-// heads. Page b's weights for head g: p + g * p_stride + b * S.
+// heads. Page b's weights for head g: p + g * p_stride + b * S. One vector
+// of V per step, so that each weight feeds a single FMA and the compiler
+// folds its broadcast into the FMA as a memory operand (with two vectors per
+// step, a vbroadcastss per head and token took a slot of the FP pipes that
+// the FMAs and conversions saturate).
 template <int GB, typename TV>
 HWY_INLINE void AccumulateVTile(const float* HWY_RESTRICT p, int p_stride,
                                 const TV* HWY_RESTRICT v_base, const PageBatch& batch, int S, int D,
@@ -307,33 +311,23 @@ HWY_INLINE void AccumulateVTile(const float* HWY_RESTRICT p, int p_stride,
                                 Prefetcher& pf) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
-  for (int i = 0; i < D; i += 2 * N) {  // D % 16 == 0 and 2N <= 16 on AVX2
-    pf.Step();
-    const bool two = i + 2 * N <= D;
-    hn::Vec<decltype(df)> a0[GB], a1[GB];
+  for (int i = 0; i < D; i += N) {  // D % 16 == 0: whole vectors
+    if (i % (2 * N) == 0) pf.Step();
+    hn::Vec<decltype(df)> a[GB];
     for (int g = 0; g < GB; ++g) {
-      const auto c = hn::Set(df, corr[g]);
-      a0[g] = hn::Mul(hn::LoadU(df, acc + g * D + i), c);
-      a1[g] = two ? hn::Mul(hn::LoadU(df, acc + g * D + i + N), c) : hn::Zero(df);
+      a[g] = hn::Mul(hn::LoadU(df, acc + g * D + i), hn::Set(df, corr[g]));
     }
     for (int b = 0; b < batch.n; ++b) {
       const TV* HWY_RESTRICT v = v_base + batch.off[b] + i;
       const float* HWY_RESTRICT pb = p + b * S;
       for (int t = 0; t < batch.len[b]; ++t) {
-        const TV* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D;
-        const auto v0 = LoadF32(df, vt);
-        const auto v1 = two ? LoadF32(df, vt + N) : hn::Zero(df);
+        const auto vt = LoadF32(df, v + static_cast<size_t>(t) * D);
         for (int g = 0; g < GB; ++g) {
-          const auto pg = hn::Set(df, pb[g * p_stride + t]);
-          a0[g] = hn::MulAdd(pg, v0, a0[g]);
-          a1[g] = hn::MulAdd(pg, v1, a1[g]);
+          a[g] = hn::MulAdd(hn::Set(df, pb[g * p_stride + t]), vt, a[g]);
         }
       }
     }
-    for (int g = 0; g < GB; ++g) {
-      hn::StoreU(a0[g], df, acc + g * D + i);
-      if (two) hn::StoreU(a1[g], df, acc + g * D + i + N);
-    }
+    for (int g = 0; g < GB; ++g) hn::StoreU(a[g], df, acc + g * D + i);
   }
 }
 
