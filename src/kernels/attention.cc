@@ -229,7 +229,8 @@ int BatchSteps(const PageBatch& batch, int D, int G, bool whole_v_rows) {
 // acc[0..D) = acc * corr + sum_t p[t] * v[t][0..D) over the batch's pages
 // (page b's weights at p + b * S), v rows f32 or f16. With kVecs = D / N
 // known (the common head dims), all of acc stays in registers and each V row
-// is read whole, in address order (see Logits for why that order); otherwise
+// is read whole, in address order (which the hardware prefetcher follows;
+// docs/DESIGN.md has the measurements); otherwise
 // blocks of four vectors stay in registers across all the batch's tokens.
 template <int kVecs, typename TV>
 HWY_INLINE void AccumulateV(const float* HWY_RESTRICT p, const TV* HWY_RESTRICT v_base,
@@ -417,9 +418,10 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     // 1B shape 4.75-4.88 ms against 2.33-3.20 with T1). A batch that
     // continues the current one needs no prefetch where the kernel reads K and
     // V rows in address order (one query head: the hardware prefetcher
-    // streams them, and software prefetches on top cost 5-10%); the GQA tiles
-    // read columns across rows, which the hardware prefetcher misses (without
-    // any prefetch their dense step was 30-40% slower).
+    // streams them, and software prefetches on top cost 5-10%); the GQA V
+    // tiles read columns across rows, which the hardware prefetcher misses
+    // (without any prefetch their dense step was 30-40% slower, measured with
+    // token-major K, whose GQA logits also read across rows).
     const bool contiguous =
         num_next > 0 &&
         next[0] == reinterpret_cast<const char*>(k_base + batch.off[batch.n - 1]) + page_bytes;
