@@ -78,15 +78,13 @@ void BM_MatVec(benchmark::State& state) {
 BENCHMARK(BM_MatVec)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {2}})->UseRealTime();
 BENCHMARK(BM_MatVec)->ArgsProduct({{1, 3, 7, 8, 10}, {1}})->UseRealTime();
 
-// Args: type index, threads. 2048 x 2048 weights (rotated over 4 matrices),
-// batch 64: a prefill chunk through an attention projection.
-void BM_MatMul(benchmark::State& state) {
-  const GgmlType type = kTypes[state.range(0)];
-  const int threads = static_cast<int>(state.range(1));
-  const int64_t rows = 2048, cols = 2048, batch = 64;
+// Times MatMul of rows x cols weights of `type` (copies matrices, rotated so
+// that they come from DRAM) against a batch of random rows; GFLOP/s counter.
+void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols,
+               int64_t batch, int threads, int copies) {
   const size_t bytes = RowBytes(type, cols) * rows;
   std::vector<std::vector<uint8_t>> w;
-  for (int m = 0; m < 4; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
+  for (int m = 0; m < copies; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1, 1);
   std::vector<float> x(batch * cols), y(batch * rows);
@@ -95,10 +93,17 @@ void BM_MatMul(benchmark::State& state) {
   for (auto _ : state) {
     MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
-    m = (m + 1) % 4;
+    m = (m + 1) % copies;
   }
   state.counters["GFLOP/s"] = benchmark::Counter(
       2.0 * rows * cols * batch * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// Args: type index, threads. 2048 x 2048 weights (rotated over 4 matrices),
+// batch 64: a prefill chunk through an attention projection.
+void BM_MatMul(benchmark::State& state) {
+  const GgmlType type = kTypes[state.range(0)];
+  RunMatMul(state, type, 2048, 2048, 64, static_cast<int>(state.range(1)), 4);
   state.SetLabel(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
 }
 BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
@@ -107,24 +112,8 @@ BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
 // Llama-3.2-1B projections (q/o 2048 x 2048, gate/up 8192 x 2048, down
 // 2048 x 8192), weights rotated over 2 matrices so they come from DRAM.
 void BM_MatMulPrefill(benchmark::State& state) {
-  const int64_t rows = state.range(0), cols = state.range(1), batch = 256;
-  const int threads = static_cast<int>(state.range(2));
-  const GgmlType type = GgmlType::kF16;
-  const size_t bytes = RowBytes(type, cols) * rows;
-  std::vector<std::vector<uint8_t>> w;
-  for (int m = 0; m < 2; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
-  std::mt19937 rng(2);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> x(batch * cols), y(batch * rows);
-  for (float& v : x) v = u(rng);
-  int m = 0;
-  for (auto _ : state) {
-    MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
-    benchmark::DoNotOptimize(y.data());
-    m = (m + 1) % 2;
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * rows * cols * batch * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  RunMatMul(state, GgmlType::kF16, state.range(0), state.range(1), 256,
+            static_cast<int>(state.range(2)), 2);
 }
 BENCHMARK(BM_MatMulPrefill)
     ->Args({2048, 2048, 2})
