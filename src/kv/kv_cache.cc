@@ -108,14 +108,16 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
       const size_t src = (static_cast<size_t>(t) * H + h) * D;
       ConvertToKv(k + src, D, config_.type, key);
       const size_t k0 = view.KOffset(page, h, off, 0);
+      const auto scatter = [&](auto element) {  // element: a value of the storage type
+        using E = decltype(element);
+        const E* from = reinterpret_cast<const E*>(key);
+        E* to = reinterpret_cast<E*>(kd) + k0;
+        for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
+      };
       if (es == 2) {
-        const uint16_t* from = reinterpret_cast<const uint16_t*>(key);
-        uint16_t* to = reinterpret_cast<uint16_t*>(kd) + k0;
-        for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
+        scatter(uint16_t{});
       } else {
-        const float* from = reinterpret_cast<const float*>(key);
-        float* to = reinterpret_cast<float*>(kd) + k0;
-        for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
+        scatter(float{});
       }
       ConvertToKv(v + src, D, config_.type, vd + view.VOffset(page, h, off, 0) * es);
       const size_t meta = view.MetaOffset(page, h) * es;
