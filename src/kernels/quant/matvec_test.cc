@@ -140,7 +140,7 @@ Expected ExpectedProducts(GgmlType type, const uint8_t* w, int64_t rows, int64_t
 std::vector<int64_t> ColsFor(GgmlType type) {
   const int64_t block = Traits(type).block_size;
   if (block == 1) return {1, 16, 33, 4099};  // plain types: any length, tails too
-  return {block, 2 * block, 7 * block, 4096};
+  return {block, 2 * block, 7 * block, 11 * block, 4096};
 }
 
 TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
