@@ -80,6 +80,8 @@ def method_label(r):
     for k in ("semantics", "gqa"):
         if r.get(k) not in (None, ""):
             label += f" {r[k]}"
+    if r.get("sink_pages"):
+        label += f" +{r['sink_pages']} sink"
     return label
 
 

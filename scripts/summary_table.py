@@ -30,7 +30,7 @@ def main():
     rows = [r for r in rows if r.get("depth", "all") in ("all", None, "")]
     if a.length is not None:
         rows = [r for r in rows if r.get("length") == a.length]
-    vary = [k for k in ("semantics", "gqa", "page_size")
+    vary = [k for k in ("semantics", "gqa", "page_size", "sink_pages")
             if len({r.get(k) for r in rows if r["method"] == "quest"}) > 1]
     budgets = sorted({r["budget"] for r in rows if r["budget"]})
     table = OrderedDict()

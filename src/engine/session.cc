@@ -575,7 +575,7 @@ void Session::SelectOracle(const PagedKv& kv, const float* q) {
       for (int h = h0; h < h1; ++h) m += head_mass[h][p];
       mass[p] = static_cast<float>(m);
     }
-    SelectTopK(mass.data(), num_pages, keep, forced, &kept);
+    SelectTopK(mass.data(), num_pages, keep, /*sink=*/0, forced, &kept);
     for (int32_t p : kept) pages_.indices.push_back(view_.pages[p]);
     pages_.indptr.push_back(static_cast<int32_t>(pages_.indices.size()));
     pages_.last_page_len.push_back(kept.back() == num_pages - 1 ? last_len : S);

@@ -80,25 +80,37 @@ float KthLargest(const float* scores, int n, int forced, int rank) {
 
 }  // namespace
 
-void SelectTopK(const float* scores, int n, int k, int forced, std::vector<int32_t>* out) {
+void SelectTopK(const float* scores, int n, int k, int sink, int forced,
+                std::vector<int32_t>* out) {
   out->clear();
   k = std::min(k, n);
   if (k <= 0) return;
-  const int take = forced >= 0 ? k - 1 : k;  // the forced index takes one slot
-  // The take-th largest score (the forced index out of the competition), then
-  // one ordered pass keeps everything above it and the lowest-index ties:
-  // O(n), and the output comes out sorted.
+  if (forced >= n) forced = -1;
+  // Always kept: forced, then the sink indices in order while they fit; the
+  // prefix [0, s) is kept whole (forced may lie inside it).
+  int used = forced >= 0 ? 1 : 0, s = 0;
+  for (; s < std::min(sink, n) && (s == forced || used < k); ++s) used += s != forced;
+  sink = s;
+  if (forced >= 0 && forced < sink) forced = -1;  // kept as part of the prefix
+  const int take = k - used;  // slots left to compete for
+  // The competition runs over [sink, n) without forced: the take-th largest
+  // score, then one ordered pass keeps everything above it and the
+  // lowest-index ties: O(n), and the output comes out sorted.
+  const float* rest = scores + sink;
+  const int m = n - sink;
+  const int rest_forced = forced >= 0 ? forced - sink : -1;
+  for (int i = 0; i < sink; ++i) out->push_back(i);
   if (take > 0) {
-    const float threshold = KthLargest(scores, n, forced, take);
+    const float threshold = KthLargest(rest, m, rest_forced, take);
     int ties = take;  // slots left for scores equal to the threshold
-    for (int i = 0; i < n; ++i) {
-      if (i != forced && scores[i] > threshold) --ties;
+    for (int i = 0; i < m; ++i) {
+      if (i != rest_forced && rest[i] > threshold) --ties;
     }
-    for (int i = 0; i < n; ++i) {
-      if (i == forced) {
-        out->push_back(i);
-      } else if (scores[i] > threshold || (scores[i] == threshold && ties-- > 0)) {
-        out->push_back(i);
+    for (int i = 0; i < m; ++i) {
+      if (i == rest_forced) {
+        out->push_back(sink + i);
+      } else if (rest[i] > threshold || (rest[i] == threshold && ties-- > 0)) {
+        out->push_back(sink + i);
       }
     }
   } else if (forced >= 0) {
@@ -154,7 +166,7 @@ void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, cons
       Aggregate(s.scores.data(), num_q, n, params.aggregate, params.scale, s.agg.data());
       agg = s.agg.data();
     }
-    SelectTopK(agg, n, keep, forced, &kept_[l]);
+    SelectTopK(agg, n, keep, params.sink_pages, forced, &kept_[l]);
   }
   out->indptr.assign(1, 0);
   out->indices.clear();

@@ -21,15 +21,20 @@ namespace {
 using testing::RandomCache;
 using testing::RandomFloats;
 
-std::vector<int32_t> BruteTopK(const std::vector<float>& s, int k, int forced) {
+std::vector<int32_t> BruteTopK(const std::vector<float>& s, int k, int sink, int forced) {
   std::vector<int32_t> idx(s.size());
   std::iota(idx.begin(), idx.end(), 0);
   std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return s[a] > s[b]; });
+  const int limit = std::min<int>(k, s.size());
   std::vector<int32_t> out;
-  if (forced >= 0 && k > 0) out.push_back(forced);
+  const auto kept = [&](int i) { return std::find(out.begin(), out.end(), i) != out.end(); };
+  if (forced >= 0 && limit > 0) out.push_back(forced);
+  for (int i = 0; i < std::min<int>(sink, s.size()); ++i) {
+    if (static_cast<int>(out.size()) < limit && !kept(i)) out.push_back(i);
+  }
   for (int32_t i : idx) {
-    if (static_cast<int>(out.size()) >= std::min<int>(k, s.size())) break;
-    if (i != forced) out.push_back(i);
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (!kept(i)) out.push_back(i);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -37,7 +42,7 @@ std::vector<int32_t> BruteTopK(const std::vector<float>& s, int k, int forced) {
 
 TEST(SelectTopK, EqualsBruteForceSort) {
   std::mt19937 rng(5);
-  for (int trial = 0; trial < 600; ++trial) {
+  for (int trial = 0; trial < 1200; ++trial) {
     const int n = trial % 50 == 0 ? 0 : 1 + rng() % (trial % 7 == 0 ? 5000 : 300);
     std::vector<float> s(n);
     // Few distinct values in some trials, to exercise ties; signed zeros,
@@ -49,10 +54,15 @@ TEST(SelectTopK, EqualsBruteForceSort) {
                            : RandomFloats(rng, 1)[0];
     }
     const int k = rng() % (n + 3);
-    const int forced = (trial % 2 && n > 0) ? n - 1 : -1;
+    // The current page forced (kernel semantics) in half the trials; sink
+    // pages in some, up to more than k or n, and a forced index inside them.
+    int forced = (trial % 2 && n > 0) ? n - 1 : -1;
+    if (trial % 11 == 3 && n > 0) forced = static_cast<int>(rng() % std::min(n, 4));
+    const int sink = trial % 4 == 1 ? static_cast<int>(rng() % 6) : 0;
     std::vector<int32_t> got;
-    SelectTopK(s.data(), n, k, forced, &got);
-    EXPECT_EQ(got, BruteTopK(s, k, forced)) << "n=" << n << " k=" << k << " forced=" << forced;
+    SelectTopK(s.data(), n, k, sink, forced, &got);
+    EXPECT_EQ(got, BruteTopK(s, k, sink, forced))
+        << "n=" << n << " k=" << k << " sink=" << sink << " forced=" << forced;
   }
 }
 
@@ -75,6 +85,7 @@ struct Case {
   Semantics semantics;
   GqaMode gqa;
   GqaAggregate aggregate;
+  int sink_pages = 0;
 };
 
 class QuestSelectTest : public ::testing::TestWithParam<Case> {};
@@ -95,6 +106,7 @@ TEST_P(QuestSelectTest, SelectionAndAttentionMatchReference) {
   params.gqa = tc.gqa;
   params.aggregate = tc.aggregate;
   params.scale = 0.125f;
+  params.sink_pages = tc.sink_pages;
   PageSelector selector;
   PageList list;
   selector.Select(q.data(), tc.heads, kv, r.seq, params, 2, &list);
@@ -126,7 +138,8 @@ TEST_P(QuestSelectTest, SelectionAndAttentionMatchReference) {
       }
     }
     const int forced = tc.semantics == Semantics::kKernel ? n - 1 : -1;
-    std::vector<int32_t> want = dense ? BruteTopK(agg, n, -1) : BruteTopK(agg, keep, forced);
+    std::vector<int32_t> want =
+        dense ? BruteTopK(agg, n, 0, -1) : BruteTopK(agg, keep, tc.sink_pages, forced);
     std::vector<int32_t> got;
     for (int j = list.indptr[l]; j < list.indptr[l + 1]; ++j) {
       got.push_back(std::find(r.seq.pages.begin(), r.seq.pages.end(), list.indices[j]) -
@@ -143,6 +156,9 @@ TEST_P(QuestSelectTest, SelectionAndAttentionMatchReference) {
     EXPECT_NEAR(got_mass, want_mass, 1e-3 * (1 + std::fabs(want_mass))) << "list " << l;
     if (forced >= 0) {
       EXPECT_EQ(got.back(), n - 1) << "kernel semantics keeps the current page";
+    }
+    for (int p = 0; p < std::min(tc.sink_pages, keep - 1); ++p) {
+      EXPECT_EQ(got[p], p) << "sink page " << p << " of list " << l;
     }
     EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
     const int want_last = got.back() == n - 1 ? tc.length - (n - 1) * S : S;
@@ -177,14 +193,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 1, 1, 2048, 16, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
         Case{4, 2, 2048, 2048, 16, Semantics::kPaper, GqaMode::kPerKvHead, GqaAggregate::kMax},
         Case{4, 2, 130, 4096, 16, Semantics::kKernel, GqaMode::kPerQueryHead,
-             GqaAggregate::kMax}),
+             GqaAggregate::kMax},
+        Case{4, 4, 1001, 256, 16, Semantics::kKernel, GqaMode::kPerKvHead, GqaAggregate::kMax, 1},
+        Case{8, 2, 513, 128, 4, Semantics::kPaper, GqaMode::kPerQueryHead, GqaAggregate::kMax, 3},
+        Case{4, 1, 777, 64, 8, Semantics::kKernel, GqaMode::kPerKvHead,
+             GqaAggregate::kSoftmaxSum, 20}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
       return "h" + std::to_string(c.heads) + "kv" + std::to_string(c.kv_heads) + "_len" +
              std::to_string(c.length) + "_b" + std::to_string(c.budget) + "_S" +
              std::to_string(c.page_size) + "_" + Name(c.semantics) + "_" +
              (c.gqa == GqaMode::kPerKvHead ? "kv" : "q") + "_" +
-             (c.aggregate == GqaAggregate::kMax ? "max" : "softmax");
+             (c.aggregate == GqaAggregate::kMax ? "max" : "softmax") +
+             (c.sink_pages > 0 ? "_sink" + std::to_string(c.sink_pages) : "");
     });
 
 }  // namespace

@@ -45,7 +45,7 @@ void BM_SelectTopK(benchmark::State& state) {
   std::vector<float> s = testing::RandomFloats(rng, n);
   std::vector<int32_t> out;
   for (auto _ : state) {
-    SelectTopK(s.data(), n, k, -1, &out);
+    SelectTopK(s.data(), n, k, /*sink=*/0, /*forced=*/-1, &out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * n);

@@ -82,6 +82,10 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
   quest_policy.quest.budget = o.budget;
   quest_policy.page_size = o.page_size;
   quest_policy.dense_layers = o.dense_layers;
+  if (o.sink_pages < 0) {
+    return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", o.sink_pages));
+  }
+  quest_policy.quest.sink_pages = o.sink_pages;
   Result<Semantics> sem = ParseSemantics(o.semantics);
   if (!sem.ok()) return Status::Error("invalid --semantics: " + sem.status().message());
   quest_policy.quest.semantics = *sem;
@@ -187,6 +191,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
         {"gqa_mode", o.gqa},
         {"semantics", o.semantics},
         {"dense_layers", o.dense_layers},
+        {"sink_pages", o.sink_pages},
         {"kv_fill", fill},
         {"dense_tok_s", dense_tok_s},
         {"quest_tok_s", quest_tok_s},

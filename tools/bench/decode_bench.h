@@ -20,6 +20,7 @@ struct DecodeBenchOptions {
   std::string semantics = "kernel";
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
+  int sink_pages = 0;
   int steps = 16;            // timed decode steps per method and depth
   int prefill_tokens = 512;  // prompt length of the prefill measurement
   std::string kv_fill = "auto";  // auto | prefill | synthetic

@@ -21,6 +21,8 @@ Command AddBenchDecodeCommand(CLI::App* bench) {
   d->add_option("--page-size", o->page_size, "KV page size")->capture_default_str();
   d->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
   d->add_option("--gqa", o->gqa, "per-kv-head | per-query-head")->capture_default_str();
+  d->add_option("--sink-pages", o->sink_pages, "Quest: first pages always kept")
+      ->capture_default_str();
   d->add_option("--dense-layers", o->dense_layers, "first layers kept dense")
       ->capture_default_str();
   d->add_option("--steps", o->steps, "timed decode steps per method and depth")

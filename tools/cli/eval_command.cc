@@ -42,6 +42,10 @@ void AddCommonFlags(CLI::App* c, EvalFlags* f) {
   c->add_option("--page-sizes", f->h.page_sizes, "Quest page sizes (e.g. 8,16,32)")
       ->delimiter(',')
       ->capture_default_str();
+  c->add_option("--sink-pages", f->h.sink_pages,
+                "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
+      ->delimiter(',')
+      ->capture_default_str();
   c->add_option("--dense-layers", f->h.dense_layers, "first layers kept dense")
       ->capture_default_str();
   c->add_option("--seed", f->h.seed, "seed of the samples")->capture_default_str();

@@ -33,6 +33,7 @@ struct GenerateOptions {
   std::string semantics = "kernel";
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
+  int sink_pages = 0;
   std::string kv_type = "f16";
   bool truncate = false;
   bool ignore_eos = false;
@@ -74,6 +75,10 @@ Result<AttentionPolicy> MakePolicy(const GenerateOptions& o) {
     return Status::Error(StrFormat("invalid --dense-layers %d: must be >= 0", o.dense_layers));
   }
   p.dense_layers = o.dense_layers;
+  if (o.sink_pages < 0) {
+    return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", o.sink_pages));
+  }
+  p.quest.sink_pages = o.sink_pages;
   if (o.kv_type != "f16" && o.kv_type != "f32") {
     return Status::Error("invalid --kv-type " + o.kv_type + " (expected f16 or f32)");
   }
@@ -191,12 +196,12 @@ int RunGenerate(GenerateOptions o) {
   std::fputc('\n', stdout);
   const int decode_steps = std::max(0, generated - 1);
   std::fprintf(stderr,
-               "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, dense layers %d)\n"
+               "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, sink pages %d, dense layers %d)\n"
                "prefill: %zu tokens in %.2f s = %.1f tok/s\n"
                "decode:  %d tokens in %.2f s = %.2f tok/s, KV read %.2f MB/token (context %d)\n",
                o.model.c_str(), c.arch_name.c_str(), Name(policy->method), policy->quest.budget,
                policy->page_size, Name(policy->quest.semantics), Name(policy->quest.gqa),
-               policy->dense_layers, tokens.size(), t_prefill, tokens.size() / t_prefill,
+               policy->quest.sink_pages, policy->dense_layers, tokens.size(), t_prefill, tokens.size() / t_prefill,
                decode_steps, t_decode, decode_steps > 0 ? decode_steps / t_decode : 0.0,
                decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, context);
   return 0;
@@ -222,6 +227,9 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_option("--page-size", o->page_size, "KV page size in tokens")->capture_default_str();
   g->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
   g->add_option("--gqa", o->gqa, "per-kv-head | per-query-head")->capture_default_str();
+  g->add_option("--sink-pages", o->sink_pages,
+                "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
+      ->capture_default_str();
   g->add_option("--dense-layers", o->dense_layers, "first layers kept dense")
       ->capture_default_str();
   g->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();

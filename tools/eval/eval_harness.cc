@@ -83,6 +83,7 @@ AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
   p.quest.gqa = c.gqa;
   p.dense_layers = dense_layers;
   p.page_size = c.page_size;
+  p.quest.sink_pages = c.sink_pages;
   return p;
 }
 
@@ -118,6 +119,7 @@ void MethodConfig::Describe(nlohmann::json* row) const {
   (*row)["semantics"] = quest ? Name(semantics) : "";
   (*row)["gqa"] = quest ? Name(gqa) : "";
   (*row)["page_size"] = page_size;
+  (*row)["sink_pages"] = method == AttentionMethod::kQuest ? sink_pages : 0;
 }
 
 Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
@@ -128,6 +130,10 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
       return Status::Error(
           StrFormat("invalid --page-sizes %d: must be a power of two in [4, 128]", ps));
     }
+  }
+  if (o.sink_pages.empty()) return Status::Error("--sink-pages is empty");
+  for (int sp : o.sink_pages) {
+    if (sp < 0) return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", sp));
   }
   std::vector<MethodConfig> out;
   for (const std::string& name : o.methods) {
@@ -154,7 +160,12 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
         Result<GqaMode> g = ParseGqaMode(gn);
         if (!g.ok()) return Status::Error("invalid --gqa: " + g.status().message());
         for (int ps : o.page_sizes) {
-          for (int b : o.budgets) out.push_back(MethodConfig{*m, b, *s, *g, ps});
+          // The oracle picks by true attention mass: sink pages do not apply.
+          const std::vector<int> sinks =
+              *m == AttentionMethod::kQuest ? o.sink_pages : std::vector<int>{0};
+          for (int sp : sinks) {
+            for (int b : o.budgets) out.push_back(MethodConfig{*m, b, *s, *g, ps, sp});
+          }
         }
       }
     }

@@ -26,6 +26,7 @@ struct MethodConfig {
   Semantics semantics = Semantics::kKernel;
   GqaMode gqa = GqaMode::kPerKvHead;
   int page_size = 16;
+  int sink_pages = 0;  // Quest only: first pages always kept
   // The row keys that name this configuration.
   void Describe(nlohmann::json* row) const;
 };
@@ -37,6 +38,7 @@ struct HarnessOptions {
   std::vector<std::string> semantics = {"kernel"};  // Quest only
   std::vector<std::string> gqa = {"per-kv-head"};   // Quest only
   std::vector<int> page_sizes = {16};               // Quest only (the others use the first)
+  std::vector<int> sink_pages = {0};                // Quest only
   int dense_layers = 2;
   uint64_t seed = 1;
   int threads = 0;
@@ -46,7 +48,7 @@ struct HarnessOptions {
   bool verbose = false;  // a line per prefill and per answer on stderr
 };
 
-// Every (method, budget, semantics, gqa, page size) to run; errors name the
+// Every (method, budget, semantics, gqa, page size, sink pages) to run; errors name the
 // flag and value (unknown method, budget <= 0, bad page size...).
 Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o);
 
