@@ -14,6 +14,8 @@ from collections import OrderedDict
 
 def label(r, vary):
     s = r["method"]
+    if s not in ("quest", "oracle"):  # the settings vary only for page selection
+        return s
     extra = [str(r[k]) for k in vary if r.get(k) not in (None, "")]
     return s + (" (" + ", ".join(extra) + ")" if extra else "")
 
