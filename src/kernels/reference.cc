@@ -200,4 +200,26 @@ void GeluMul(float* gate, const float* up, int n) {
   }
 }
 
+int CountAbove(const float* x, int n, float t) {
+  int count = 0;
+  for (int i = 0; i < n; ++i) count += x[i] > t;
+  return count;
+}
+
+int CompactAtLeast(const float* x, int n, float t, float* out) {
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    if (x[i] >= t) out[m++] = x[i];
+  }
+  return m;
+}
+
+int IndicesAbove(const float* x, int n, float t, int* ties, int32_t base, int32_t* out) {
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    if (x[i] > t || (x[i] == t && *ties > 0 && (--*ties, true))) out[m++] = base + i;
+  }
+  return m;
+}
+
 }  // namespace quest::ref

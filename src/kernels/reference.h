@@ -52,4 +52,9 @@ void SiluMul(float* gate, const float* up, int n);
 void AddSoftmax(const float* s, int n, float scale, float* agg);
 void GeluMul(float* gate, const float* up, int n);
 
+// Selection passes (select_passes.h).
+int CountAbove(const float* x, int n, float t);
+int CompactAtLeast(const float* x, int n, float t, float* out);
+int IndicesAbove(const float* x, int n, float t, int* ties, int32_t base, int32_t* out);
+
 }  // namespace quest::ref

@@ -9,6 +9,7 @@
 
 #include "src/kernels/kernels.h"
 #include "src/kernels/ops.h"
+#include "src/kernels/select_passes.h"
 
 namespace quest {
 
@@ -53,26 +54,27 @@ namespace {
 // If the sample misjudged (fewer than rank candidates), all scores are used.
 float KthLargest(const float* scores, int n, int forced, int rank) {
   thread_local std::vector<float> cand;
-  cand.resize(n);
-  // cand[0..m): the scores other than forced's, all or only those >= floor.
+  cand.resize(n + kSelectPad);
   int m = 0;
-  const auto gather = [&](bool all, float floor) {
-    m = 0;
-    for (int i = 0; i < n; ++i) {
-      cand[m] = scores[i];
-      m += (i != forced) & (all || scores[i] >= floor);
-    }
-  };
   constexpr int kSample = 64;
-  bool sampled = false;
   if (n >= 4 * kSample) {
     float sample[kSample];
     for (int j = 0; j < kSample; ++j) sample[j] = scores[static_cast<int64_t>(j) * n / kSample];
     std::sort(sample, sample + kSample, std::greater<float>());
-    gather(false, sample[std::min(kSample - 1, (3 * rank * kSample) / (2 * n) + 2)]);
-    sampled = m >= rank;
+    const float floor = sample[std::min(kSample - 1, (3 * rank * kSample) / (2 * n) + 2)];
+    m = CompactAtLeast(scores, n, floor, cand.data());
+    if (forced >= 0 && scores[forced] >= floor) {
+      // Out of the competition: drop one copy of its value (equal values are
+      // interchangeable for the rank).
+      const auto it = std::find(cand.begin(), cand.begin() + m, scores[forced]);
+      if (it != cand.begin() + m) *it = cand[--m];
+    }
   }
-  if (!sampled) gather(true, 0.0f);
+  if (m < rank) {
+    std::copy(scores, scores + n, cand.begin());
+    m = n;
+    if (forced >= 0) cand[forced] = cand[--m];
+  }
   std::nth_element(cand.begin(), cand.begin() + (rank - 1), cand.begin() + m,
                    std::greater<float>());
   return cand[rank - 1];
@@ -99,20 +101,24 @@ void SelectTopK(const float* scores, int n, int k, int sink, int forced,
   const float* rest = scores + sink;
   const int m = n - sink;
   const int rest_forced = forced >= 0 ? forced - sink : -1;
-  for (int i = 0; i < sink; ++i) out->push_back(i);
+  out->resize(sink);
+  for (int i = 0; i < sink; ++i) (*out)[i] = i;
   if (take > 0) {
     const float threshold = KthLargest(rest, m, rest_forced, take);
-    int ties = take;  // slots left for scores equal to the threshold
-    for (int i = 0; i < m; ++i) {
-      if (i != rest_forced && rest[i] > threshold) --ties;
+    // Slots left for scores equal to the threshold, after all those above it.
+    const bool forced_above = rest_forced >= 0 && rest[rest_forced] > threshold;
+    int ties = take - (CountAbove(rest, m, threshold) - forced_above);
+    thread_local std::vector<int32_t> kept;
+    kept.resize(m + kSelectPad + 1);
+    // Indices in order; the forced index between the two halves around it.
+    const int split = rest_forced >= 0 ? rest_forced : m;
+    int got = IndicesAbove(rest, split, threshold, &ties, sink, kept.data());
+    if (rest_forced >= 0) {
+      kept[got++] = sink + rest_forced;
+      got += IndicesAbove(rest + split + 1, m - split - 1, threshold, &ties, sink + split + 1,
+                          kept.data() + got);
     }
-    for (int i = 0; i < m; ++i) {
-      if (i == rest_forced) {
-        out->push_back(sink + i);
-      } else if (rest[i] > threshold || (rest[i] == threshold && ties-- > 0)) {
-        out->push_back(sink + i);
-      }
-    }
+    out->insert(out->end(), kept.begin(), kept.begin() + got);
   } else if (forced >= 0) {
     out->push_back(forced);
   }
