@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <set>
@@ -200,12 +201,13 @@ INSTANTIATE_TEST_SUITE_P(
              GqaAggregate::kSoftmaxSum, 20}),
     [](const ::testing::TestParamInfo<Case>& info) {
       const Case& c = info.param;
-      return "h" + std::to_string(c.heads) + "kv" + std::to_string(c.kv_heads) + "_len" +
-             std::to_string(c.length) + "_b" + std::to_string(c.budget) + "_S" +
-             std::to_string(c.page_size) + "_" + Name(c.semantics) + "_" +
-             (c.gqa == GqaMode::kPerKvHead ? "kv" : "q") + "_" +
-             (c.aggregate == GqaAggregate::kMax ? "max" : "softmax") +
-             (c.sink_pages > 0 ? "_sink" + std::to_string(c.sink_pages) : "");
+      char name[128];
+      std::snprintf(name, sizeof(name), "h%dkv%d_len%d_b%d_S%d_%s_%s_%s%s%.0d", c.heads,
+                    c.kv_heads, c.length, c.budget, c.page_size, Name(c.semantics),
+                    c.gqa == GqaMode::kPerKvHead ? "kv" : "q",
+                    c.aggregate == GqaAggregate::kMax ? "max" : "softmax",
+                    c.sink_pages > 0 ? "_sink" : "", c.sink_pages);
+      return std::string(name);
     });
 
 }  // namespace
