@@ -508,10 +508,11 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
     return;  // dense anyway: nothing to measure
   }
   const std::vector<std::vector<double>> mass = DensePageMass(kv, q);
-  auto recall_of = [&](GqaMode mode, GqaAggregate agg) {
+  auto recall_of = [&](GqaMode mode, GqaAggregate agg, int sink_pages) {
     QuestParams qp = opts_.attention.quest;
     qp.gqa = mode;
     qp.aggregate = agg;
+    qp.sink_pages = sink_pages;
     PageList list;
     PageSelector sel;
     sel.Select(q, c.num_heads, kv, view_, qp, threads_, &list);
@@ -528,9 +529,11 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
     }
     return total;
   };
-  recall_.per_kv_head_max += recall_of(GqaMode::kPerKvHead, GqaAggregate::kMax);
-  recall_.per_kv_head_softmax_sum += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum);
-  recall_.per_query_head += recall_of(GqaMode::kPerQueryHead, GqaAggregate::kMax);
+  recall_.per_kv_head_max += recall_of(GqaMode::kPerKvHead, GqaAggregate::kMax, 0);
+  recall_.per_kv_head_softmax_sum +=
+      recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum, 0);
+  recall_.per_query_head += recall_of(GqaMode::kPerQueryHead, GqaAggregate::kMax, 0);
+  recall_.per_kv_head_sink += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum, 1);
   const int keep = PagesToKeep(opts_.attention.quest, S, num_pages);
   for (int h = 0; h < c.num_heads; ++h) {
     std::vector<double> m = mass[h];

@@ -40,6 +40,8 @@ struct SelectionRecall {
   double per_kv_head_max = 0;
   double per_kv_head_softmax_sum = 0;
   double per_query_head = 0;
+  // Per-KV-head softmax-sum with the first page always kept (--sink-pages 1).
+  double per_kv_head_sink = 0;
   // The best any page selection of the same size could do: each query head's
   // own top pages by true attention mass (the ceiling for Quest's bound).
   double oracle_per_query_head = 0;
@@ -97,6 +99,7 @@ class Session {
     SelectionRecall r = recall_;
     if (r.samples > 0) {
       r.per_kv_head_max /= r.samples;
+      r.per_kv_head_sink /= r.samples;
       r.per_kv_head_softmax_sum /= r.samples;
       r.per_query_head /= r.samples;
       r.oracle_per_query_head /= r.samples;

@@ -76,11 +76,14 @@ TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
   const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
   for (AttentionMethod method : kPageMethods) {
     for (GqaMode gqa : {GqaMode::kPerKvHead, GqaMode::kPerQueryHead}) {
+     for (int sink : {0, 1}) {
+      if (sink > 0 && method != AttentionMethod::kQuest) continue;
       SessionOptions so;
       so.context = 320;
       so.attention.method = method;
       so.attention.quest.budget = 64;  // sparse: 4 of 19 pages
       so.attention.quest.gqa = gqa;
+      so.attention.quest.sink_pages = sink;
       so.attention.dense_layers = 1;
       so.check_attention = true;
       auto s = Session::Create(*m, so);
@@ -90,10 +93,41 @@ TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
       for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
       // Every attention call of every layer (prefill, dense, sliding window
       // and the sparse steps) matched the double reference over the same pages.
-      const std::string what = std::string(Name(method)) + " " + Name(gqa);
+      const std::string what =
+          std::string(Name(method)) + " " + Name(gqa) + " sink " + std::to_string(sink);
       EXPECT_GT((*s)->checked_sparse_calls(), 0) << what;
       EXPECT_LE((*s)->max_attention_deviation(), 1e-5) << what;
+     }
     }
+  }
+}
+
+// `quest bench recall`'s measurement: every selection rule keeps a fraction
+// of the dense attention mass, at most what the same number of each head's
+// own heaviest pages hold (the oracle).
+TEST_P(SessionModelTest, SelectionRecallIsBoundedByTheOracle) {
+  auto m = LoadOrFail(GetParam());
+  ASSERT_NE(m, nullptr);
+  const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
+  SessionOptions so;
+  so.context = 320;
+  so.attention.method = AttentionMethod::kQuest;
+  so.attention.quest.budget = 64;
+  so.attention.dense_layers = 1;
+  so.measure_selection_recall = true;
+  auto s = Session::Create(*m, so);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  std::vector<float> logits(m->config().vocab_size);
+  ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
+  const SelectionRecall r = (*s)->selection_recall();
+  ASSERT_GT(r.samples, 0);
+  const double oracle = r.oracle_per_query_head;
+  EXPECT_LE(oracle, 1.0 + 1e-9);
+  for (double x : {r.per_kv_head_max, r.per_kv_head_softmax_sum, r.per_query_head,
+                   r.per_kv_head_sink, r.recent_pages}) {
+    EXPECT_GT(x, 0.0);
+    EXPECT_LE(x, oracle + 1e-9);
   }
 }
 

@@ -69,11 +69,12 @@ int RunRecall(const RecallOptions& o) {
   std::printf(
       "tokens %d, budget %d, %d greedy steps, %lld (layer, step, head) samples\n"
       "attention mass in the kept pages: per-kv-head softmax-sum %.4f, per-kv-head max %.4f, "
-      "per-query-head %.4f\n"
+      "per-query-head %.4f; per-kv-head softmax-sum with the first page kept %.4f\n"
       "same number of pages chosen by their true attention mass (oracle, per query head) %.4f; "
       "first + most recent pages %.4f\n",
       o.tokens, o.budget, o.steps, static_cast<long long>(r.samples), r.per_kv_head_softmax_sum,
-      r.per_kv_head_max, r.per_query_head, r.oracle_per_query_head, r.recent_pages);
+      r.per_kv_head_max, r.per_query_head, r.per_kv_head_sink, r.oracle_per_query_head,
+      r.recent_pages);
   return 0;
 }
 
