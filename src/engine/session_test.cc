@@ -70,34 +70,52 @@ TEST_P(SessionModelTest, PageSelectionWithBudgetCoveringContextIsExactlyDense) {
   }
 }
 
+// A short sparse run: 300 prompt tokens in a 320-token context, budget 64
+// (4 of 19 pages), the first layer dense.
+SessionOptions ShortSparse(AttentionMethod method) {
+  SessionOptions so;
+  so.context = 320;
+  so.attention.method = method;
+  so.attention.quest.budget = 64;
+  so.attention.dense_layers = 1;
+  return so;
+}
+
+// Prefills the prompt and decodes its first `steps` tokens; the session, for
+// its diagnostics (nullptr after a failure, which is reported).
+std::unique_ptr<Session> PrefillAndDecode(const Model& m, const SessionOptions& so,
+                                          const std::vector<int32_t>& prompt, int steps) {
+  auto s = Session::Create(m, so);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  if (!s.ok()) return nullptr;
+  std::vector<float> logits(m.config().vocab_size);
+  bool ok = (*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok();
+  for (int i = 0; ok && i < steps; ++i) ok = (*s)->Decode(prompt[i], logits.data()).ok();
+  EXPECT_TRUE(ok);
+  return ok ? std::move(*s) : nullptr;
+}
+
 TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
   const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
   for (AttentionMethod method : kPageMethods) {
     for (GqaMode gqa : {GqaMode::kPerKvHead, GqaMode::kPerQueryHead}) {
-     for (int sink : {0, 1}) {
-      if (sink > 0 && method != AttentionMethod::kQuest) continue;
-      SessionOptions so;
-      so.context = 320;
-      so.attention.method = method;
-      so.attention.quest.budget = 64;  // sparse: 4 of 19 pages
-      so.attention.quest.gqa = gqa;
-      so.attention.quest.sink_pages = sink;
-      so.attention.dense_layers = 1;
-      so.check_attention = true;
-      auto s = Session::Create(*m, so);
-      ASSERT_TRUE(s.ok()) << s.status().message();
-      std::vector<float> logits(m->config().vocab_size);
-      ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok());
-      for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
-      // Every attention call of every layer (prefill, dense, sliding window
-      // and the sparse steps) matched the double reference over the same pages.
-      const std::string what =
-          std::string(Name(method)) + " " + Name(gqa) + " sink " + std::to_string(sink);
-      EXPECT_GT((*s)->checked_sparse_calls(), 0) << what;
-      EXPECT_LE((*s)->max_attention_deviation(), 1e-5) << what;
-     }
+      for (int sink : {0, 1}) {
+        if (sink > 0 && method != AttentionMethod::kQuest) continue;
+        SessionOptions so = ShortSparse(method);
+        so.attention.quest.gqa = gqa;
+        so.attention.quest.sink_pages = sink;
+        so.check_attention = true;
+        const auto s = PrefillAndDecode(*m, so, prompt, 4);
+        ASSERT_NE(s, nullptr);
+        // Every attention call of every layer (prefill, dense, sliding window
+        // and the sparse steps) matched the double reference over the same pages.
+        const std::string what =
+            std::string(Name(method)) + " " + Name(gqa) + " sink " + std::to_string(sink);
+        EXPECT_GT(s->checked_sparse_calls(), 0) << what;
+        EXPECT_LE(s->max_attention_deviation(), 1e-5) << what;
+      }
     }
   }
 }
@@ -108,19 +126,11 @@ TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
 TEST_P(SessionModelTest, SelectionRecallIsBoundedByTheOracle) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
-  const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
-  SessionOptions so;
-  so.context = 320;
-  so.attention.method = AttentionMethod::kQuest;
-  so.attention.quest.budget = 64;
-  so.attention.dense_layers = 1;
+  SessionOptions so = ShortSparse(AttentionMethod::kQuest);
   so.measure_selection_recall = true;
-  auto s = Session::Create(*m, so);
-  ASSERT_TRUE(s.ok()) << s.status().message();
-  std::vector<float> logits(m->config().vocab_size);
-  ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), logits.data()).ok());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
-  const SelectionRecall r = (*s)->selection_recall();
+  const auto s = PrefillAndDecode(*m, so, Prompt(300, m->config().vocab_size), 4);
+  ASSERT_NE(s, nullptr);
+  const SelectionRecall r = s->selection_recall();
   ASSERT_GT(r.samples, 0);
   const double oracle = r.oracle_per_query_head;
   EXPECT_LE(oracle, 1.0 + 1e-9);

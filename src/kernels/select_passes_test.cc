@@ -37,8 +37,9 @@ TEST(SelectPasses, MatchReference) {
   for (int n : {0, 1, 3, 7, 15, 16, 17, 31, 33, 64, 127, 1000, 2048, 2049}) {
     for (int kind = 0; kind < 3; ++kind) {
       const std::vector<float> x = Scores(rng, n, kind);
-      std::vector<float> thresholds = {-std::numeric_limits<float>::infinity(), 0.0f, 1.0f, 2.0f,
-                                       9.5f, std::numeric_limits<float>::infinity()};
+      std::vector<float> thresholds = {
+          -std::numeric_limits<float>::infinity(), 0.0f, 1.0f, 2.0f, 9.5f,
+          std::numeric_limits<float>::infinity()};
       if (n > 0) thresholds.push_back(x[rng() % n]);
       for (float t : thresholds) {
         const int want_count = ref::CountAbove(x.data(), n, t);

@@ -47,7 +47,9 @@ QuantizedX QuantizeX(const float* HWY_RESTRICT x, size_t cols, bool need_sums) {
   const hn::Rebind<int32_t, decltype(df)> di32;
   const hn::Rebind<int16_t, decltype(df)> di16;
   const size_t N = hn::Lanes(df);
-  QuantizedX q{hwy::AllocateAligned<int16_t>(cols), std::vector<float>(cols / kXBlock), {},
+  QuantizedX q{hwy::AllocateAligned<int16_t>(cols),
+               std::vector<float>(cols / kXBlock),
+               {},
                std::vector<float>(cols / kXBlock)};
   for (size_t b = 0; b < cols / kXBlock; ++b) {
     const float* xb = x + b * kXBlock;
@@ -175,8 +177,8 @@ struct GroupDotSink {
     template <int kSlot>
     HWY_INLINE void End(size_t /*start*/, size_t /*len*/, float /*scale*/, float /*bias*/) {
       auto& acc = (j & 1) ? s.acc1 : s.acc0;
-      acc = hn::MulAdd(hn::Set(DF32(), s.scale[j]), hn::ConvertTo(DF32(), hn::Add(s.b0, s.b1)),
-                       acc);
+      acc =
+          hn::MulAdd(hn::Set(DF32(), s.scale[j]), hn::ConvertTo(DF32(), hn::Add(s.b0, s.b1)), acc);
       s.b0 = s.b1 = hn::Zero(D32());
     }
   };
@@ -348,8 +350,8 @@ HWY_INLINE void DecodeInto(const uint8_t* HWY_RESTRICT block, size_t base, Group
   Block::template Decode<true>(block, base, view);
 }
 template <class Block, size_t... kJ>
-HWY_INLINE void DecodeGroup(const uint8_t* HWY_RESTRICT blocks, size_t base,
-                            GroupDotSink<Block>& s, std::index_sequence<kJ...>) {
+HWY_INLINE void DecodeGroup(const uint8_t* HWY_RESTRICT blocks, size_t base, GroupDotSink<Block>& s,
+                            std::index_sequence<kJ...>) {
   (DecodeInto<Block, kJ>(blocks + kJ * Block::kBytes, base + kJ * Block::kValues, s), ...);
 }
 
@@ -375,21 +377,23 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   if constexpr (kG > 0) {
     for (; k + kG <= blocks; k += kG) {
       const uint8_t* HWY_RESTRICT b = row + k * Block::kBytes;
-      for (; fetched < (k + kG) * Block::kBytes; fetched += 64) __builtin_prefetch(next + fetched, 0, 2);
+      for (; fetched < (k + kG) * Block::kBytes; fetched += 64)
+        __builtin_prefetch(next + fetched, 0, 2);
       HWY_ALIGN uint16_t d16[kG], m16[kG];
       for (size_t j = 0; j < kG; ++j) {
         d16[j] = U16At(b + j * Block::kBytes);
         if constexpr (Block::kHasMin) m16[j] = U16At(b + j * Block::kBytes + 2);
       }
-      const auto sc = hn::Mul(
-          hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(d16))),
-          hn::LoadU(df, x.dx.data() + k));
+      const auto sc =
+          hn::Mul(hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(d16))),
+                  hn::LoadU(df, x.dx.data() + k));
       hn::Store(sc, df, s.scale);
       DecodeGroup<Block>(b, k * Block::kValues, s, std::make_index_sequence<kG>());
       if constexpr (Block::kZero != 0)
         zero_acc = hn::MulAdd(sc, hn::LoadU(df, x.xsum16.data() + k), zero_acc);
       if constexpr (Block::kHasMin) {
-        const auto m = hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(m16)));
+        const auto m =
+            hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(m16)));
         min_acc = hn::MulAdd(m, hn::LoadU(df, x.xsum32.data() + k), min_acc);
       }
     }
@@ -404,9 +408,9 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
     tail -= sdx * Block::kZero * x.xsum16[k];
     if constexpr (Block::kHasMin) tail += HalfAt(b + 2) * x.xsum32[k];
   }
-  const auto total = hn::Add(
-      hn::NegMulAdd(hn::Set(df, static_cast<float>(Block::kZero)), zero_acc, hn::Add(s.acc0, s.acc1)),
-      min_acc);
+  const auto total = hn::Add(hn::NegMulAdd(hn::Set(df, static_cast<float>(Block::kZero)), zero_acc,
+                                           hn::Add(s.acc0, s.acc1)),
+                             min_acc);
   return hn::GetLane(hn::SumOfLanes(df, total)) + tail;
 }
 
@@ -618,7 +622,8 @@ void TileTimesBatch(const float* HWY_RESTRICT tile, size_t stride, int nr, const
   const size_t slice = hwy::RoundUpTo((next_bytes + steps - 1) / steps, 64);
   size_t prefetched = 0;
   for (int64_t b = 0; b < batch; b += kB) {
-    for (size_t end = std::min(next_bytes, prefetched + slice); prefetched < end; prefetched += 64) {
+    for (size_t end = std::min(next_bytes, prefetched + slice); prefetched < end;
+         prefetched += 64) {
       __builtin_prefetch(next + prefetched, 0, 2);  // prefetcht1: L2
     }
     const int nb = static_cast<int>(std::min<int64_t>(kB, batch - b));
