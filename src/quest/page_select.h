@@ -49,7 +49,8 @@ struct QuestParams {
   // (the first tokens, which many heads attend to heavily whatever the query;
   // StreamingLLM). Not in the paper; our addition. The bound misses the sink
   // often enough to matter: `quest eval fidelity` at budget 2048, mean KL to
-  // dense, SmolLM2 6K 0.0165 -> 0.0053, Gemma 3 270M 8K 0.0246 -> 0.0193.
+  // dense, SmolLM2 6K 0.0284 -> 0.0065, Gemma 3 270M 8K 0.0246 -> 0.0193
+  // (docs/EVAL.md, "The attention sink").
   int sink_pages = 0;
 };
 
