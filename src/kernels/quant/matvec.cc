@@ -82,7 +82,7 @@ QuantizedX QuantizeX(const float* HWY_RESTRICT x, size_t cols, bool need_sums) {
 // Dot product with the quantized x for the K-quant blocks (256 values; the
 // 32-value blocks use GroupDotSink): per sub-block, i16 q x i16 x16 -> i32 in a
 // vector (exact), then one f32 FMA with scale * dx; the bias (minus the block
-// min, Q4_1/Q5_1/Q4_K/Q5_K: kHasMin) multiplies the f32 sum of x over the
+// min, Q4_K/Q5_K: kHasMin) multiplies the f32 sum of x over the
 // sub-block. Accumulators per slot (two in f32), so that the FMA chains of
 // consecutive sub-blocks are independent.
 template <bool kHasMin>
@@ -337,6 +337,13 @@ void DequantizePlain(const T* HWY_RESTRICT w, size_t n, float* HWY_RESTRICT out)
 
 // ---------------------------------------------------------------- rows
 
+// Prefetches bytes [*done, end) of base into L2 (prefetcht1), a line at a
+// time, and advances *done: the next row (MatVec) or weight tile (MatMul) is
+// fetched this way, spread over the work on the current one.
+HWY_INLINE void PrefetchL2Until(const char* HWY_RESTRICT base, size_t end, size_t* done) {
+  for (; *done < end; *done += 64) __builtin_prefetch(base + *done, 0, 2);
+}
+
 HWY_INLINE uint16_t U16At(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
@@ -377,8 +384,7 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   if constexpr (kG > 0) {
     for (; k + kG <= blocks; k += kG) {
       const uint8_t* HWY_RESTRICT b = row + k * Block::kBytes;
-      for (; fetched < (k + kG) * Block::kBytes; fetched += 64)
-        __builtin_prefetch(next + fetched, 0, 2);
+      PrefetchL2Until(next, (k + kG) * Block::kBytes, &fetched);
       HWY_ALIGN uint16_t d16[kG], m16[kG];
       for (size_t j = 0; j < kG; ++j) {
         d16[j] = U16At(b + j * Block::kBytes);
@@ -426,8 +432,7 @@ float DotBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX
     const char* HWY_RESTRICT next = reinterpret_cast<const char*>(row) + blocks * Block::kBytes;
     size_t fetched = 0;
     for (size_t k = 0; k < blocks; ++k) {
-      for (; fetched < (k + 1) * Block::kBytes; fetched += 64)
-        __builtin_prefetch(next + fetched, 0, 2);
+      PrefetchL2Until(next, (k + 1) * Block::kBytes, &fetched);
       Block::Decode(row + k * Block::kBytes, k * Block::kValues, s);
     }
     return s.Sum();
@@ -622,10 +627,8 @@ void TileTimesBatch(const float* HWY_RESTRICT tile, size_t stride, int nr, const
   const size_t slice = hwy::RoundUpTo((next_bytes + steps - 1) / steps, 64);
   size_t prefetched = 0;
   for (int64_t b = 0; b < batch; b += kB) {
-    for (size_t end = std::min(next_bytes, prefetched + slice); prefetched < end;
-         prefetched += 64) {
-      __builtin_prefetch(next + prefetched, 0, 2);  // prefetcht1: L2
-    }
+    PrefetchL2Until(reinterpret_cast<const char*>(next), std::min(next_bytes, prefetched + slice),
+                    &prefetched);
     const int nb = static_cast<int>(std::min<int64_t>(kB, batch - b));
     const float* xb = x + b * cols;
     float* yb = y + b * y_stride;
