@@ -37,6 +37,10 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
     return Status::Error(
         StrFormat("invalid dense layers %d: must be >= 0", opts.attention.dense_layers));
   }
+  if (opts.attention.quest.sink_pages < 0) {
+    return Status::Error(
+        StrFormat("invalid sink pages %d: must be >= 0", opts.attention.quest.sink_pages));
+  }
   int num_local = 0;
   for (int l = 0; l < c.num_layers; ++l) num_local += c.layer_is_local[l] ? 1 : 0;
   if (num_local == c.num_layers) {
@@ -219,6 +223,9 @@ Status Session::SetAttentionPolicy(const AttentionPolicy& policy) {
   if (policy.quest.budget <= 0 || policy.dense_layers < 0) {
     return Status::Error(StrFormat("invalid budget %d or dense layers %d", policy.quest.budget,
                                    policy.dense_layers));
+  }
+  if (policy.quest.sink_pages < 0) {
+    return Status::Error(StrFormat("invalid sink pages %d", policy.quest.sink_pages));
   }
   if (IsEviction(policy.method) && policy.sink_tokens < 0) {
     return Status::Error(StrFormat("invalid sink tokens %d", policy.sink_tokens));

@@ -308,6 +308,18 @@ TEST_P(SessionModelTest, RefusesBadInput) {
   EXPECT_NE(st.message().find("outside the vocabulary"), std::string::npos) << st.message();
   so.attention.quest.budget = 0;
   EXPECT_FALSE(Session::Create(*m, so).ok());
+  so.attention.quest.budget = 64;
+  so.attention.quest.sink_pages = -1;
+  const auto neg_sink = Session::Create(*m, so);
+  ASSERT_FALSE(neg_sink.ok());
+  EXPECT_NE(neg_sink.status().message().find("sink pages -1"), std::string::npos)
+      << neg_sink.status().message();
+  so.attention.quest.sink_pages = 0;
+  auto ok = Session::Create(*m, so);
+  ASSERT_TRUE(ok.ok());
+  AttentionPolicy bad_policy = so.attention;
+  bad_policy.quest.sink_pages = -2;
+  EXPECT_FALSE((*ok)->SetAttentionPolicy(bad_policy).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(RealModels, SessionModelTest, ::testing::ValuesIn(kModels),
