@@ -195,15 +195,17 @@ int RunGenerate(GenerateOptions o) {
   const double t_decode = Now() - t1;
   std::fputc('\n', stdout);
   const int decode_steps = std::max(0, generated - 1);
-  std::fprintf(stderr,
-               "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, sink pages %d, dense layers %d)\n"
-               "prefill: %zu tokens in %.2f s = %.1f tok/s\n"
-               "decode:  %d tokens in %.2f s = %.2f tok/s, KV read %.2f MB/token (context %d)\n",
-               o.model.c_str(), c.arch_name.c_str(), Name(policy->method), policy->quest.budget,
-               policy->page_size, Name(policy->quest.semantics), Name(policy->quest.gqa),
-               policy->quest.sink_pages, policy->dense_layers, tokens.size(), t_prefill, tokens.size() / t_prefill,
-               decode_steps, t_decode, decode_steps > 0 ? decode_steps / t_decode : 0.0,
-               decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, context);
+  std::fprintf(
+      stderr,
+      "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, sink pages %d, dense layers %d)\n"
+      "prefill: %zu tokens in %.2f s = %.1f tok/s\n"
+      "decode:  %d tokens in %.2f s = %.2f tok/s, KV read %.2f MB/token (context %d)\n",
+      o.model.c_str(), c.arch_name.c_str(), Name(policy->method), policy->quest.budget,
+      policy->page_size, Name(policy->quest.semantics), Name(policy->quest.gqa),
+      policy->quest.sink_pages, policy->dense_layers, tokens.size(), t_prefill,
+      tokens.size() / t_prefill, decode_steps, t_decode,
+      decode_steps > 0 ? decode_steps / t_decode : 0.0,
+      decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, context);
   return 0;
 }
 
