@@ -72,4 +72,10 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
 // Sum of n floats read once, on num_threads threads (a STREAM-like read).
 double SumFloats(const float* p, size_t n, int num_threads);
 
+// Sum of num_runs runs of run_floats floats, run r starting at base + starts[r]
+// (scattered runs: the read pattern of Quest's selected pages), each thread
+// taking a contiguous range of runs.
+double SumRuns(const float* base, const int64_t* starts, size_t num_runs, size_t run_floats,
+               int num_threads);
+
 }  // namespace quest

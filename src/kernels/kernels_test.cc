@@ -305,5 +305,34 @@ TEST(SumFloats, MatchesReference) {
   }
 }
 
+// Runs as the scattered probe reads them (ascending, random gaps) and edge
+// cases: no run, one run, runs shorter than a vector, adjacent and repeated
+// runs, a run count that does not split evenly over the threads.
+TEST(SumRuns, MatchesReference) {
+  std::mt19937 rng(4);
+  const size_t buf_floats = 1 << 16;
+  std::vector<float> x = RandomFloats(rng, buf_floats, 0, 1);
+  for (size_t run_floats : {1, 7, 16, 17, 2048}) {
+    for (size_t num_runs : {0, 1, 3, 31}) {
+      std::vector<int64_t> starts(num_runs);
+      std::uniform_int_distribution<int64_t> pick(0, buf_floats - run_floats);
+      for (int64_t& s : starts) s = pick(rng);
+      std::sort(starts.begin(), starts.end());
+      if (num_runs >= 3) {
+        starts[1] = starts[0];                                              // the same run twice
+        starts[2] = std::min<int64_t>(starts[1] + run_floats, pick.max());  // adjacent
+      }
+      const double want = ref::SumRuns(x.data(), starts.data(), num_runs, run_floats);
+      ForEachTarget([&](const char* target) {
+        for (int threads : {1, 2}) {
+          EXPECT_NEAR(SumRuns(x.data(), starts.data(), num_runs, run_floats, threads), want,
+                      1e-3 + 1e-5 * want)
+              << target << " run_floats " << run_floats << " runs " << num_runs;
+        }
+      });
+    }
+  }
+}
+
 }  // namespace
 }  // namespace quest

@@ -1,5 +1,7 @@
 // A STREAM-like read: sums a large float buffer once on several threads, so the
-// benchmarks can state the machine's read bandwidth next to their own.
+// benchmarks can state the machine's read bandwidth next to their own; and the
+// same read over scattered runs (Quest's selected pages), the limit of a
+// Quest step's page reads.
 #include <omp.h>
 
 #include <algorithm>
@@ -33,6 +35,25 @@ double SumRangeImpl(const float* HWY_RESTRICT p, size_t n) {
   return s;
 }
 
+// Sum of the runs [base + starts[r], + run_floats) for r in [0, n). Each run
+// is prefetched into L2 (T1) whole while the run before it is summed, as the
+// attention kernel prefetches its next pages: a run is a few KB that the
+// hardware prefetcher finds only after its first misses. T0 (into L1) got
+// nothing here: as slow as no prefetch at all.
+double SumRunsImpl(const float* HWY_RESTRICT base, const int64_t* HWY_RESTRICT starts, size_t n,
+                   size_t run_floats) {
+  const size_t line_floats = 64 / sizeof(float);
+  double s = 0;
+  for (size_t r = 0; r < n; ++r) {
+    if (r + 1 < n) {
+      const float* next = base + starts[r + 1];
+      for (size_t i = 0; i < run_floats; i += line_floats) __builtin_prefetch(next + i, 0, 2);
+    }
+    s += SumRangeImpl(base + starts[r], run_floats);
+  }
+  return s;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace quest
 HWY_AFTER_NAMESPACE();
@@ -41,6 +62,7 @@ HWY_AFTER_NAMESPACE();
 namespace quest {
 
 HWY_EXPORT(SumRangeImpl);
+HWY_EXPORT(SumRunsImpl);
 
 double SumFloats(const float* p, size_t n, int num_threads) {
   num_threads = std::max(1, num_threads);
@@ -52,6 +74,21 @@ double SumFloats(const float* p, size_t n, int num_threads) {
     const size_t begin = n * t / nt;
     const size_t end = n * (t + 1) / nt;
     total += HWY_DYNAMIC_DISPATCH(SumRangeImpl)(p + begin, end - begin);
+  }
+  return total;
+}
+
+double SumRuns(const float* base, const int64_t* starts, size_t num_runs, size_t run_floats,
+               int num_threads) {
+  num_threads = std::max(1, num_threads);
+  double total = 0;
+#pragma omp parallel num_threads(num_threads) reduction(+ : total)
+  {
+    const size_t t = omp_get_thread_num();
+    const size_t nt = omp_get_num_threads();
+    const size_t begin = num_runs * t / nt;
+    const size_t end = num_runs * (t + 1) / nt;
+    total += HWY_DYNAMIC_DISPATCH(SumRunsImpl)(base, starts + begin, end - begin, run_floats);
   }
   return total;
 }

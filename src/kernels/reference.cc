@@ -155,6 +155,12 @@ double SumFloats(const float* p, size_t n) {
   return s;
 }
 
+double SumRuns(const float* base, const int64_t* starts, size_t num_runs, size_t run_floats) {
+  double s = 0;
+  for (size_t r = 0; r < num_runs; ++r) s += SumFloats(base + starts[r], run_floats);
+  return s;
+}
+
 void RmsNorm(const float* x, const float* w, int n, float eps, float* out) {
   double ss = 0;
   for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];

@@ -38,6 +38,7 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
 TokenList PagesToTokens(const PageList& pages, int page_size);
 
 double SumFloats(const float* p, size_t n);
+double SumRuns(const float* base, const int64_t* starts, size_t num_runs, size_t run_floats);
 
 // The transformer ops of ops.h as the plain scalar loops they were before the
 // SIMD versions (float math through libm; RmsNorm sums squares in double).

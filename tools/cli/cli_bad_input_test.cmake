@@ -34,7 +34,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "tiny bench failed (${rc}):\n${err}")
 endif()
 foreach(field context budget page_size heads kv_heads head_dim layers gqa_mode threads dense_ms
-        quest_ms speedup speedup_bound dense_gbps quest_gbps membw_gbps)
+        quest_ms speedup speedup_bound speedup_limit dense_gbps quest_gbps membw_gbps scatter_gbps)
   string(JSON value ERROR_VARIABLE jerr GET "${out}" 0 ${field})
   if(jerr)
     message(FATAL_ERROR "bench --json lacks '${field}': ${jerr}\n${out}")
