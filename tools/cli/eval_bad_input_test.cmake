@@ -64,3 +64,30 @@ endforeach()
 if(NOT EXISTS ${OUT}/summary.csv)
   message(FATAL_ERROR "no summary.csv in ${OUT}")
 endif()
+
+# `quest bench decode --json` on the default model: only a JSON array on stdout,
+# one object per depth with the documented fields; at a depth past the budget
+# Quest reads fewer bytes per token than dense (speedup_bytes > 1), at depth 0
+# about as many (each Quest step comes right after a dense one: one token more).
+execute_process(COMMAND ${QUEST} bench decode --depth 0,512 --budget 64 --steps 2
+                --prefill-tokens 16 --membw-gb 0.05 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 600)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench decode failed (${rc}):\n${err}")
+endif()
+string(JSON rows ERROR_VARIABLE jerr LENGTH "${out}")
+if(jerr OR NOT rows EQUAL 2)
+  message(FATAL_ERROR "bench decode --json: expected an array of 2 rows: ${jerr}\n${out}")
+endif()
+foreach(field depth budget kv_fill dense_tok_s quest_tok_s speedup speedup_bytes prefill_tok_s
+        weights_gb kv_gb peak_rss_gb threads)
+  string(JSON value ERROR_VARIABLE jerr GET "${out}" 1 ${field})
+  if(jerr)
+    message(FATAL_ERROR "bench decode --json lacks '${field}': ${jerr}\n${out}")
+  endif()
+endforeach()
+string(JSON bytes GET "${out}" 1 speedup_bytes)
+string(JSON depth0_bytes GET "${out}" 0 speedup_bytes)
+if(NOT bytes GREATER 1.0 OR depth0_bytes LESS 0.99 OR depth0_bytes GREATER 1.01)
+  message(FATAL_ERROR "speedup_bytes: ${depth0_bytes} at depth 0 (want ~1), ${bytes} at 512 (want > 1)")
+endif()
