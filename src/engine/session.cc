@@ -18,6 +18,24 @@ namespace quest {
 namespace {
 // Tokens per Write of FillSynthetic (so also a bound on the ring's chunk).
 constexpr int kSyntheticChunk = 256;
+
+// The checks of an attention policy's values, for Create and for
+// SetAttentionPolicy alike.
+Status ValidatePolicy(const AttentionPolicy& p) {
+  if (p.quest.budget <= 0) {
+    return Status::Error(StrFormat("invalid budget %d: must be > 0 tokens", p.quest.budget));
+  }
+  if (p.dense_layers < 0) {
+    return Status::Error(StrFormat("invalid dense layers %d: must be >= 0", p.dense_layers));
+  }
+  if (p.quest.sink_pages < 0) {
+    return Status::Error(StrFormat("invalid sink pages %d: must be >= 0", p.quest.sink_pages));
+  }
+  if (IsEviction(p.method) && p.sink_tokens < 0) {
+    return Status::Error(StrFormat("invalid sink tokens %d: must be >= 0", p.sink_tokens));
+  }
+  return Status();
+}
 }  // namespace
 
 Result<std::unique_ptr<Session>> Session::Create(const Model& model, const SessionOptions& opts) {
@@ -29,18 +47,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   if (opts.prefill_chunk <= 0) {
     return Status::Error(StrFormat("invalid prefill chunk %d: must be > 0", opts.prefill_chunk));
   }
-  if (opts.attention.quest.budget <= 0) {
-    return Status::Error(
-        StrFormat("invalid budget %d: must be > 0 tokens", opts.attention.quest.budget));
-  }
-  if (opts.attention.dense_layers < 0) {
-    return Status::Error(
-        StrFormat("invalid dense layers %d: must be >= 0", opts.attention.dense_layers));
-  }
-  if (opts.attention.quest.sink_pages < 0) {
-    return Status::Error(
-        StrFormat("invalid sink pages %d: must be >= 0", opts.attention.quest.sink_pages));
-  }
+  QE_RETURN_IF_ERROR(ValidatePolicy(opts.attention));
   int num_local = 0;
   for (int l = 0; l < c.num_layers; ++l) num_local += c.layer_is_local[l] ? 1 : 0;
   if (num_local == c.num_layers) {
@@ -220,16 +227,7 @@ Status Session::SetAttentionPolicy(const AttentionPolicy& policy) {
   if (policy.page_size != opts_.attention.page_size || policy.kv_type != opts_.attention.kv_type) {
     return Status::Error("the page size and KV type of a session cannot change");
   }
-  if (policy.quest.budget <= 0 || policy.dense_layers < 0) {
-    return Status::Error(StrFormat("invalid budget %d or dense layers %d", policy.quest.budget,
-                                   policy.dense_layers));
-  }
-  if (policy.quest.sink_pages < 0) {
-    return Status::Error(StrFormat("invalid sink pages %d", policy.quest.sink_pages));
-  }
-  if (IsEviction(policy.method) && policy.sink_tokens < 0) {
-    return Status::Error(StrFormat("invalid sink tokens %d", policy.sink_tokens));
-  }
+  QE_RETURN_IF_ERROR(ValidatePolicy(policy));
   opts_.attention = policy;
   opts_.attention.quest.scale = model_.config().attn_scale;
   ResetEviction();
@@ -537,8 +535,7 @@ void Session::MeasureRecall(const PagedKv& kv, const float* q) {
     return total;
   };
   recall_.per_kv_head_max += recall_of(GqaMode::kPerKvHead, GqaAggregate::kMax, 0);
-  recall_.per_kv_head_softmax_sum +=
-      recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum, 0);
+  recall_.per_kv_head_softmax_sum += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum, 0);
   recall_.per_query_head += recall_of(GqaMode::kPerQueryHead, GqaAggregate::kMax, 0);
   recall_.per_kv_head_sink += recall_of(GqaMode::kPerKvHead, GqaAggregate::kSoftmaxSum, 1);
   const int keep = PagesToKeep(opts_.attention.quest, S, num_pages);
