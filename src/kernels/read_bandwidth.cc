@@ -64,33 +64,35 @@ namespace quest {
 HWY_EXPORT(SumRangeImpl);
 HWY_EXPORT(SumRunsImpl);
 
-double SumFloats(const float* p, size_t n, int num_threads) {
-  num_threads = std::max(1, num_threads);
+namespace {
+
+// sum_range(begin, end) over n items split into one contiguous range per
+// thread, the partial sums added.
+template <class SumRange>
+double SumOverThreads(size_t n, int num_threads, const SumRange& sum_range) {
   double total = 0;
-#pragma omp parallel num_threads(num_threads) reduction(+ : total)
+#pragma omp parallel num_threads(std::max(1, num_threads)) reduction(+ : total)
   {
     const size_t t = omp_get_thread_num();
     const size_t nt = omp_get_num_threads();
-    const size_t begin = n * t / nt;
-    const size_t end = n * (t + 1) / nt;
-    total += HWY_DYNAMIC_DISPATCH(SumRangeImpl)(p + begin, end - begin);
+    total += sum_range(n * t / nt, n * (t + 1) / nt);
   }
   return total;
 }
 
+}  // namespace
+
+double SumFloats(const float* p, size_t n, int num_threads) {
+  return SumOverThreads(n, num_threads, [&](size_t begin, size_t end) {
+    return HWY_DYNAMIC_DISPATCH(SumRangeImpl)(p + begin, end - begin);
+  });
+}
+
 double SumRuns(const float* base, const int64_t* starts, size_t num_runs, size_t run_floats,
                int num_threads) {
-  num_threads = std::max(1, num_threads);
-  double total = 0;
-#pragma omp parallel num_threads(num_threads) reduction(+ : total)
-  {
-    const size_t t = omp_get_thread_num();
-    const size_t nt = omp_get_num_threads();
-    const size_t begin = num_runs * t / nt;
-    const size_t end = num_runs * (t + 1) / nt;
-    total += HWY_DYNAMIC_DISPATCH(SumRunsImpl)(base, starts + begin, end - begin, run_floats);
-  }
-  return total;
+  return SumOverThreads(num_runs, num_threads, [&](size_t begin, size_t end) {
+    return HWY_DYNAMIC_DISPATCH(SumRunsImpl)(base, starts + begin, end - begin, run_floats);
+  });
 }
 
 }  // namespace quest
