@@ -115,6 +115,11 @@ HWY_INLINE void AddQ5(const uint8_t* HWY_RESTRICT qs, uint32_t qh_bits, int16_t 
   }
 }
 
+HWY_INLINE uint16_t U16At(const uint8_t* p) {
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
 HWY_INLINE uint32_t U32At(const uint8_t* p) {
   uint32_t v;
   __builtin_memcpy(&v, p, 4);

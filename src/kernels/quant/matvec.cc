@@ -344,12 +344,6 @@ HWY_INLINE void PrefetchL2Until(const char* HWY_RESTRICT base, size_t end, size_
   for (; *done < end; *done += 64) __builtin_prefetch(base + *done, 0, 2);
 }
 
-HWY_INLINE uint16_t U16At(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
 // Block j of a group, raw, into the sink.
 template <class Block, size_t j>
 HWY_INLINE void DecodeInto(const uint8_t* HWY_RESTRICT block, size_t base, GroupDotSink<Block>& s) {
