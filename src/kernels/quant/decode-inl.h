@@ -98,8 +98,8 @@ HWY_ALIGN static constexpr int16_t kLaneBit[16] = {
 
 // Q5_0 / Q5_1 quant values: low nibble as Q4_x, plus 16 if bit j of qh is set.
 template <class Sink>
-HWY_INLINE void AddQ5(const uint8_t* HWY_RESTRICT qs, uint32_t qh_bits, int16_t offset,
-                      size_t base, Sink& s) {
+HWY_INLINE void AddQ5(const uint8_t* HWY_RESTRICT qs, uint32_t qh_bits, int16_t offset, size_t base,
+                      Sink& s) {
   const D16 d;
   const size_t N = hn::Lanes(d);
   const auto mask = hn::Set(d, 0xF), sixteen = hn::Set(d, 16), off = hn::Set(d, offset);
@@ -124,6 +124,13 @@ HWY_INLINE uint32_t U32At(const uint8_t* p) {
   uint32_t v;
   __builtin_memcpy(&v, p, 4);
   return v;
+}
+
+// Prefetches bytes [*done, end) of base into L2 (prefetcht1), a line at a
+// time, and advances *done: the next row (MatVec) or weight tile (MatMul) is
+// fetched this way, spread over the work on the current one.
+HWY_INLINE void PrefetchL2Until(const char* HWY_RESTRICT base, size_t end, size_t* done) {
+  for (; *done < end; *done += 64) __builtin_prefetch(base + *done, 0, 2);
 }
 
 // Q5_0, 22 bytes: f16 d, u32 high bits (bit j = value j), 16 bytes of low
@@ -162,7 +169,8 @@ struct BlockQ8_0 {
     const hn::Rebind<int8_t, D16> di8;
     const size_t N = hn::Lanes(d);
     const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
-    for (size_t i = 0; i < 32; i += N) s.template Add<0>(base + i, hn::PromoteTo(d, hn::LoadU(di8, q + i)));
+    for (size_t i = 0; i < 32; i += N)
+      s.template Add<0>(base + i, hn::PromoteTo(d, hn::LoadU(di8, q + i)));
     s.template End<0>(base, 32, HalfAt(b), 0.0f);
   }
 };
@@ -189,8 +197,8 @@ HWY_INLINE void ScalesMinsK4(const uint8_t* HWY_RESTRICT q, float d, float dmin,
   const uint8_t* m_bytes = reinterpret_cast<const uint8_t*>(&m8);
   const auto vd = hn::Set(df, d), vdmin = hn::Set(df, dmin);
   for (size_t j = 0; j < 8; j += hn::Lanes(df)) {
-    hn::Store(hn::Mul(vd, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(du8, sc_bytes + j)))),
-              df, dsc + j);
+    hn::Store(hn::Mul(vd, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(du8, sc_bytes + j)))), df,
+              dsc + j);
     hn::Store(hn::Mul(vdmin, hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(du8, m_bytes + j)))),
               df, dmin_m + j);
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/dot_q4_0-inl.h"
 #include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -28,7 +30,8 @@ using VF = hn::Vec<DF>;
 
 // ---------------------------------------------------------------- sinks
 
-// x, quantized once per MatVec call for the block types: per 32 values,
+// x, quantized once per MatVec call for the block types but Q4_0 (whose dot,
+// dot_q4_0-inl.h, takes 8-bit x): per 32 values,
 // x16 = round(x / dx) with dx = max |x| / 32767, so |x - dx * x16| <= dx / 2
 // (a relative error of 1.5e-5 of the block's largest |x|, ~500x finer than
 // ggml's q8 activations). This lets the dot products multiply i16 x i16 -> i32
@@ -140,7 +143,7 @@ struct DotSink {
   }
 };
 
-// The dot product for the 32-value blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), a
+// The dot product for the 32-value blocks (Q4_1, Q5_0, Q5_1, Q8_0), a
 // group of kG blocks at a time (kG = lanes of an f32 vector, 8 on AVX2/AVX3;
 // see DotBlocks32): the group's scales d * dx are one vector, stored for the
 // blocks to broadcast; each block's integer dot of its raw integers (without
@@ -337,13 +340,6 @@ void DequantizePlain(const T* HWY_RESTRICT w, size_t n, float* HWY_RESTRICT out)
 
 // ---------------------------------------------------------------- rows
 
-// Prefetches bytes [*done, end) of base into L2 (prefetcht1), a line at a
-// time, and advances *done: the next row (MatVec) or weight tile (MatMul) is
-// fetched this way, spread over the work on the current one.
-HWY_INLINE void PrefetchL2Until(const char* HWY_RESTRICT base, size_t end, size_t* done) {
-  for (; *done < end; *done += 64) __builtin_prefetch(base + *done, 0, 2);
-}
-
 // Block j of a group, raw, into the sink.
 template <class Block, size_t j>
 HWY_INLINE void DecodeInto(const uint8_t* HWY_RESTRICT block, size_t base, GroupDotSink<Block>& s) {
@@ -513,6 +509,12 @@ template <class Block>
 void MatVecT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_t cols, const float* x,
              float* y, int num_threads) {
   const size_t blocks = cols / Block::kValues;
+  if constexpr (std::is_same_v<Block, BlockQ4_0>) {  // 8-bit activations: dot_q4_0-inl.h
+    const QuantizedX8 qx = QuantizeX8(x, cols);
+#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
+    for (int64_t r = 0; r < rows; ++r) y[r] = DotQ4_0(w + r * row_bytes, blocks, qx);
+    return;
+  }
   const QuantizedX qx = QuantizeX(x, cols, Block::kHasMin);
 #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
@@ -694,6 +696,19 @@ void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const floa
             int num_threads) {
   QE_DCHECK(CheckWeightType(type, cols).ok());
   HWY_DYNAMIC_DISPATCH(MatVecImpl)(type, w, rows, cols, x, y, std::max(1, num_threads));
+}
+
+int MatVecXLevels(GgmlType type) {
+  switch (type) {
+    case GgmlType::kF32:
+    case GgmlType::kF16:
+    case GgmlType::kBF16:
+      return 0;
+    case GgmlType::kQ4_0:
+      return 127;
+    default:
+      return 32767;
+  }
 }
 
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,

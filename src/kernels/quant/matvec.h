@@ -26,11 +26,17 @@ void DequantizeRow(GgmlType type, const void* row, int64_t cols, float* out);
 void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
             int num_threads);
 
+// How MatVec rounds x for `type`: per 32 values, to integers of magnitude at
+// most this (x ~ dx * xq, dx = max |x| / levels, |error| <= dx / 2): 127 for
+// Q4_0 (8-bit activations, as llama.cpp's), 32767 for the other block types,
+// 0 for the plain types (f32/f16/bf16: x is used as it is).
+int MatVecXLevels(GgmlType type);
+
 // y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
 // are dequantized once into an f32 scratch that stays in L2 and reused across
 // the whole batch (4 rows x 3 batch register tiles). x: [batch, cols],
 // y: [batch, rows].
-void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
-            int64_t batch, float* y, int num_threads);
+void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
+            float* y, int num_threads);
 
 }  // namespace quest

@@ -86,8 +86,9 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t cols, std::
 // roundings): atol is relative to the row's largest value. Dot products are
 // f32 sums in a different order than the double reference: atol is relative
 // to sum_c |w_c x_c|, the scale of the rounding errors. MatVec over block types
-// also rounds x to i16 per 32 values (|error| <= dx / 2, dx = max |x| / 32767):
-// that adds sum_c |w_c| dx_c / 2 to atol, an exact bound.
+// also rounds x per 32 values (|error| <= dx / 2, dx = max |x| / levels, levels
+// = MatVecXLevels: 32767, or 127 for Q4_0): that adds sum_c |w_c| dx_c / 2 to
+// atol, an exact bound.
 constexpr double kDequantRtol = 1e-6, kDequantAtolPerMax = 1e-6;
 constexpr double kDotRtol = 1e-5, kDotAtolPerAbsSum = 1e-5;
 
@@ -96,28 +97,28 @@ void ExpectRowNear(const float* got, const float* want, int64_t n, const std::st
   for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(double{want[i]}));
   for (int64_t i = 0; i < n; ++i) {
     const double tol = kDequantAtolPerMax * max_abs + kDequantRtol * std::fabs(want[i]);
-    ASSERT_LE(std::fabs(double{got[i]} - want[i]), tol) << what << " value " << i << ": got "
-                                                        << got[i] << " want " << want[i];
+    ASSERT_LE(std::fabs(double{got[i]} - want[i]), tol)
+        << what << " value " << i << ": got " << got[i] << " want " << want[i];
   }
 }
 
 // Reference products and their per-output tolerance for a batch of x rows.
 struct Expected {
-  std::vector<float> y;      // [batch, rows]
-  std::vector<double> tol;   // [batch, rows]
+  std::vector<float> y;     // [batch, rows]
+  std::vector<double> tol;  // [batch, rows]
 };
 
 Expected ExpectedProducts(GgmlType type, const uint8_t* w, int64_t rows, int64_t cols,
-                          const float* x, int64_t batch, bool x_to_i16) {
+                          const float* x, int64_t batch, int x_levels) {
   Expected e{std::vector<float>(rows * batch), std::vector<double>(rows * batch)};
   MatMulRef(type, w, rows, cols, x, batch, e.y.data());
-  // Half the i16 step of x, per value.
+  // Half the step of the rounded x, per value.
   std::vector<double> half_step(cols * batch, 0.0);
-  if (x_to_i16) {
+  if (x_levels > 0) {
     for (int64_t c0 = 0; c0 < cols * batch; c0 += 32) {
       double m = 0;
       for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(double{x[c]}));
-      for (int64_t c = c0; c < c0 + 32; ++c) half_step[c] = 0.5 * 1.001 * m / 32767;
+      for (int64_t c = c0; c < c0 + 32; ++c) half_step[c] = 0.5 * 1.001 * m / x_levels;
     }
   }
   std::vector<float> row(cols);
@@ -140,7 +141,7 @@ Expected ExpectedProducts(GgmlType type, const uint8_t* w, int64_t rows, int64_t
 std::vector<int64_t> ColsFor(GgmlType type) {
   const int64_t block = Traits(type).block_size;
   if (block == 1) return {1, 16, 33, 4099};  // plain types: any length, tails too
-  return {block, 2 * block, 7 * block, 11 * block, 4096};
+  return {block, 2 * block, 7 * block, 11 * block, 17 * block, 4096};
 }
 
 TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
@@ -155,8 +156,7 @@ TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
         std::memcpy(wbuf.data() + 1, w.data(), w.size());
         std::vector<float> xbuf = testing::RandomFloats(rng, cols + 1);
         const float* x = xbuf.data() + 1;
-        const Expected e =
-            ExpectedProducts(type, w.data(), rows, cols, x, 1, Traits(type).block_size > 1);
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 1, MatVecXLevels(type));
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             std::vector<float> got(rows);
@@ -174,6 +174,44 @@ TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
   }
 }
 
+// Q4_0's 8-bit activations, exactly: the reference over x already rounded the
+// way MatVecXLevels says (per 32 values, f32 x * (127 / max |x|) to nearest,
+// times max |x| / 127) leaves only the f32 sums' rounding, so a wrong scale,
+// nibble order or zero point in any block (paired, unpaired or tail) fails.
+TEST(MatVec, Q4_0EqualsReferenceOverRoundedX) {
+  std::mt19937 rng(5);
+  const GgmlType type = GgmlType::kQ4_0;
+  ASSERT_EQ(MatVecXLevels(type), 127);
+  for (int64_t cols : ColsFor(type)) {
+    for (int64_t rows : {1, 5, 33}) {
+      const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
+      // Spread magnitudes, so that blocks' steps differ; one block all zero.
+      std::vector<float> x = testing::RandomFloats(rng, cols);
+      for (int64_t c = 0; c < cols; ++c) x[c] *= std::ldexp(1.0f, static_cast<int>(c / 32 % 7) - 3);
+      if (cols >= 64) std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
+      std::vector<float> xr(cols);
+      for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+        float m = 0;
+        for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(x[c]));
+        const float inv = m > 0 ? 127.0f / m : 0.0f;
+        for (int64_t c = c0; c < c0 + 32; ++c) xr[c] = std::nearbyint(x[c] * inv) * (m / 127.0f);
+      }
+      const Expected e = ExpectedProducts(type, w.data(), rows, cols, xr.data(), 1, 0);
+      testing::ForEachTarget([&](const char* target) {
+        for (int threads : {1, 2}) {
+          std::vector<float> got(rows);
+          MatVec(type, w.data(), rows, cols, x.data(), got.data(), threads);
+          for (int64_t r = 0; r < rows; ++r) {
+            ASSERT_LE(std::fabs(double{got[r]} - e.y[r]), e.tol[r])
+                << target << " rows=" << rows << " cols=" << cols << " threads=" << threads
+                << " row " << r << " got " << got[r] << " want " << e.y[r];
+          }
+        }
+      });
+    }
+  }
+}
+
 TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
   std::mt19937 rng(4);
   for (GgmlType type : kTypes) {
@@ -184,7 +222,7 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
         const std::vector<float> xbuf = testing::RandomFloats(rng, cols * 100 + 1);
         const float* x = xbuf.data() + 1;
-        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 100, false);
+        const Expected e = ExpectedProducts(type, w.data(), rows, cols, x, 100, 0);
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             for (int64_t batch : {1, 3, 8, 17, 64, 100}) {
@@ -193,9 +231,9 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
               // The first `batch` rows of x give y[b * rows + r]: the prefix of e.
               for (int64_t i = 0; i < rows * batch; ++i) {
                 ASSERT_LE(std::fabs(double{got[i]} - e.y[i]), e.tol[i])
-                    << Traits(type).name << " " << target << " rows=" << rows
-                    << " cols=" << cols << " batch=" << batch << " threads=" << threads
-                    << " i=" << i << " got " << got[i] << " want " << e.y[i];
+                    << Traits(type).name << " " << target << " rows=" << rows << " cols=" << cols
+                    << " batch=" << batch << " threads=" << threads << " i=" << i << " got "
+                    << got[i] << " want " << e.y[i];
               }
             }
           }
@@ -217,9 +255,9 @@ TEST(DequantizeRow, EqualsReferenceForEveryTypeAndTarget) {
       testing::ForEachTarget([&](const char* target) {
         std::vector<float> got(cols + 1);
         DequantizeRow(type, wbuf.data() + 1, cols, got.data() + 1);  // misaligned out too
-        ExpectRowNear(got.data() + 1, want.data(), cols,
-                      std::string(Traits(type).name) + " " + target + " cols=" +
-                          std::to_string(cols));
+        ExpectRowNear(
+            got.data() + 1, want.data(), cols,
+            std::string(Traits(type).name) + " " + target + " cols=" + std::to_string(cols));
       });
     }
   }
