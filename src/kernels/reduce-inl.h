@@ -84,6 +84,22 @@ HWY_INLINE float MaxOf(const float* HWY_RESTRICT x, int n) {
   return m;
 }
 
+// Whether any of x[0..n) is above m: one compare per vector, no horizontal
+// reduction.
+HWY_INLINE bool AnyAbove(const float* HWY_RESTRICT x, int n, float m) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto vm = hn::Set(df, m);
+  int i = 0;
+  for (; i + N <= n; i += N) {
+    if (!hn::AllFalse(df, hn::Gt(hn::LoadU(df, x + i), vm))) return true;
+  }
+  for (; i < n; ++i) {
+    if (x[i] > m) return true;
+  }
+  return false;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace quest
 HWY_AFTER_NAMESPACE();
