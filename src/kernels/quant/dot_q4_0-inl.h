@@ -49,13 +49,11 @@ QuantizedX8 QuantizeX8(const float* HWY_RESTRICT x, size_t cols) {
   const hn::Rebind<int8_t, decltype(df)> di8;
   const size_t N = hn::Lanes(df);
   const size_t blocks = cols / 32;
-  // Padded to whole pairs (zeros in an unpaired block's B halves), and by a
-  // vector so that the scale loads of the last group stay inside.
-  const size_t padded = (blocks + 1) / 2 * 2 + 16;
-  QuantizedX8 q{hwy::AllocateAligned<int8_t>(padded * 32), hwy::AllocateAligned<float>(padded),
-                hwy::AllocateAligned<float>(padded)};
-  std::memset(q.x8.get(), 0, padded * 32);
-  for (size_t b = blocks; b < padded; ++b) q.dx[b] = q.sum[b] = 0.0f;
+  // x8 in whole pairs (zeros in an unpaired block's B halves).
+  const size_t x8_bytes = (blocks + 1) / 2 * 64;
+  QuantizedX8 q{hwy::AllocateAligned<int8_t>(x8_bytes), hwy::AllocateAligned<float>(blocks),
+                hwy::AllocateAligned<float>(blocks)};
+  std::memset(q.x8.get(), 0, x8_bytes);
   for (size_t b = 0; b < blocks; ++b) {
     const float* xb = x + b * 32;
     auto amax = hn::Zero(df);
