@@ -86,7 +86,9 @@ TEST(KvCache, EmptyAndOneTokenAppends) {
   EXPECT_EQ(ref::LoadElement(kv.kmin, kv.type, kv.MetaOffset(seq.pages[0], 0)), 0.5f);
 }
 
-// U(p) >= q.k for every key of every page, for random q of both signs.
+// U(p) >= q.k for every key of every page, for random q of both signs, one
+// query per KV head or four (GQA: the tiles that score several queries on
+// each page's metadata).
 TEST(KvCache, QuestBoundHoldsForEveryKey) {
   for (uint32_t seed = 0; seed < 40; ++seed) {
     KvCacheConfig c;
@@ -95,23 +97,29 @@ TEST(KvCache, QuestBoundHoldsForEveryKey) {
     c.page_size = 4 << (seed % 3);
     c.type = seed % 3 == 0 ? KvType::kF32 : KvType::kF16;
     const int length = 1 + (seed * 37) % 200;
+    const int G = seed % 4 < 2 ? 1 : 4;
     RandomCache r = RandomCache::Make(c, length, seed);
     const PagedKv kv = r.cache.View(0);
     std::mt19937 rng(seed);
-    const float mag = seed % 4 == 0 ? 100.0f : 1.0f;
-    std::vector<float> q = RandomFloats(rng, c.head_dim, -mag, mag);
+    const float mag = seed % 4 == 0 || seed % 4 == 3 ? 100.0f : 1.0f;
+    std::vector<float> q = RandomFloats(rng, G * c.head_dim, -mag, mag);
+    const int n = r.seq.num_pages();
     for (int h = 0; h < c.num_kv_heads; ++h) {
-      std::vector<float> u(r.seq.num_pages());
-      ScorePages(q.data(), 1, c.head_dim, kv, h, r.seq.pages.data(), r.seq.num_pages(), u.data());
-      for (int pos = 0; pos < length; ++pos) {
-        const int p = pos / c.page_size;
-        double dot = 0;
-        for (int i = 0; i < c.head_dim; ++i) {
-          dot += q[i] * ref::LoadElement(kv.k, c.type,
-                                         kv.KOffset(r.seq.pages[p], h, pos % c.page_size, i));
+      std::vector<float> u(static_cast<size_t>(G) * n);
+      ScorePages(q.data(), G, c.head_dim, kv, h, r.seq.pages.data(), n, u.data());
+      for (int g = 0; g < G; ++g) {
+        for (int pos = 0; pos < length; ++pos) {
+          const int p = pos / c.page_size;
+          double dot = 0;
+          for (int i = 0; i < c.head_dim; ++i) {
+            dot +=
+                q[g * c.head_dim + i] *
+                ref::LoadElement(kv.k, c.type, kv.KOffset(r.seq.pages[p], h, pos % c.page_size, i));
+          }
+          // The SIMD sum rounds in fp32: allow its rounding, nothing more.
+          ASSERT_GE(u[static_cast<size_t>(g) * n + p] + 1e-5 * mag * c.head_dim, dot)
+              << "seed " << seed << " query " << g << " pos " << pos;
         }
-        // The SIMD sum rounds in fp32: allow its rounding, nothing more.
-        ASSERT_GE(u[p] + 1e-5 * mag * c.head_dim, dot) << "seed " << seed << " pos " << pos;
       }
     }
   }

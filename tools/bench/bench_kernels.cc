@@ -22,21 +22,22 @@ testing::RandomCache MakeCache(int tokens, int kv_heads, int head_dim) {
   return testing::RandomCache::Make(c, tokens, 42);
 }
 
-// Args: tokens, head_dim. One KV head.
+// Args: tokens, head_dim, query heads sharing the KV head (G; GQA scores G
+// queries on each page's metadata). One KV head.
 void BM_ScorePages(benchmark::State& state) {
-  const int tokens = state.range(0), D = state.range(1);
+  const int tokens = state.range(0), D = state.range(1), G = state.range(2);
   auto r = MakeCache(tokens, 1, D);
   std::mt19937 rng(1);
-  std::vector<float> q = testing::RandomFloats(rng, D);
-  std::vector<float> scores(r.seq.num_pages());
+  std::vector<float> q = testing::RandomFloats(rng, G * D);
+  std::vector<float> scores(static_cast<size_t>(G) * r.seq.num_pages());
   for (auto _ : state) {
-    ScorePages(q.data(), 1, D, r.cache.View(0), 0, r.seq.pages.data(), r.seq.num_pages(),
+    ScorePages(q.data(), G, D, r.cache.View(0), 0, r.seq.pages.data(), r.seq.num_pages(),
                scores.data());
     benchmark::DoNotOptimize(scores.data());
   }
   state.SetBytesProcessed(state.iterations() * r.seq.num_pages() * D * 2 * 2);
 }
-BENCHMARK(BM_ScorePages)->ArgsProduct({{4096, 32768}, {64, 128, 256}});
+BENCHMARK(BM_ScorePages)->ArgsProduct({{4096, 32768}, {64, 128, 256}, {1, 4}});
 
 // Args: pages, k.
 void BM_SelectTopK(benchmark::State& state) {
