@@ -385,18 +385,26 @@ HWY_INLINE float SoftmaxUpdate(float* HWY_RESTRICT s, int n, SoftmaxState& state
   return corr;
 }
 
-// One query head, one page per softmax step (pages of 8 KB and more), with
-// the output accumulator in registers across the whole chunk instead of
-// loaded, rescaled and stored back per page, and no batch bookkeeping. In
-// cache that is +3-8% (BM_AttendPages head_dim 128); from DRAM the tighter
-// loop runs ahead into the next page's misses: the paper shape's dense step
-// read 48-59 GB/s (108-112% of the stream probe) against 31-39 (79-103%),
-// six runs alternating with the batched path. kVecs = D / N.
-template <typename T, int kVecs>
-HWY_INLINE void AttendPagesOne(const float* HWY_RESTRICT q, const PagedKv& kv, int kv_head,
-                               const int32_t* HWY_RESTRICT pages, int num_pages, int last_len,
-                               float scale, SoftmaxState* HWY_RESTRICT state,
-                               float* HWY_RESTRICT acc, float* raw, float* HWY_RESTRICT s) {
+// kG query heads of one KV head (1, or 4 with GQA), one page per softmax step,
+// the heads' output accumulators in registers across the whole chunk instead
+// of loaded, rescaled and stored back per batch, and no batch bookkeeping. V
+// rows are read whole, in address order, each vector converted once for the
+// kG heads. Used where the accumulators fit (kG * kVecs <= 16 vectors) and
+// the batched path would take one page per batch (one head) or tiles of
+// columns (four heads). One head of 128 (the paper's shape): in cache +3-8%
+// (BM_AttendPages), and from DRAM the tighter loop runs ahead into the next
+// page's misses: the dense step read 48-59 GB/s (108-112% of the stream
+// probe) against 31-39 (79-103%), six runs alternating with the batched
+// path. Four heads of 64 (the 1B shape): in cache 5-10% slower than the
+// batched column tiles, from DRAM (16 layers at 32K, dense, one process
+// alternating the two paths) 32-44 ms per token against 36-46, faster in 7 of
+// 8 rounds. kVecs = D / N.
+template <typename T, int kG, int kVecs>
+HWY_INLINE void AttendPagesResident(const float* HWY_RESTRICT q, const PagedKv& kv, int kv_head,
+                                    const int32_t* HWY_RESTRICT pages, int num_pages, int last_len,
+                                    float scale, SoftmaxState* HWY_RESTRICT state,
+                                    float* HWY_RESTRICT acc, float* raw, size_t raw_stride,
+                                    float* HWY_RESTRICT s) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   const int D = kVecs * N;
@@ -404,9 +412,12 @@ HWY_INLINE void AttendPagesOne(const float* HWY_RESTRICT q, const PagedKv& kv, i
   const size_t page_bytes = 2 * static_cast<size_t>(S) * D * sizeof(T);
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
-  hn::Vec<decltype(df)> a[kVecs];
-  for (int x = 0; x < kVecs; ++x) a[x] = hn::LoadU(df, acc + x * N);
-  float m = state->m, l = state->l;
+  hn::Vec<decltype(df)> a[kG][kVecs];
+  SoftmaxState st[kG];  // locals, so that they stay in registers too
+  for (int g = 0; g < kG; ++g) {
+    for (int x = 0; x < kVecs; ++x) a[g][x] = hn::LoadU(df, acc + g * D + x * N);
+    st[g] = state[g];
+  }
   for (int j = 0; j < num_pages; ++j) {
     const size_t off = kv.RowOffset(pages[j], kv_head);
     const int len = j + 1 == num_pages ? last_len : S;
@@ -419,100 +430,33 @@ HWY_INLINE void AttendPagesOne(const float* HWY_RESTRICT q, const PagedKv& kv, i
         next != nullptr && next != reinterpret_cast<const char*>(k_base + off) + page_bytes;
     const int steps = (len + kVRowsPerStep - 1) / kVRowsPerStep + (len + N - 1) / N * (D / 16);
     Prefetcher pf(&next, prefetch ? 1 : 0, page_bytes, steps);
-    LogitsPage<1>(q, k_base + off, S, len, D, scale, s, S, pf);
-    if (raw != nullptr) std::copy(s, s + len, raw + static_cast<size_t>(j) * S);
-    if (AnyAbove(s, len, m)) {  // a new running max (SoftmaxUpdate)
-      const float m_new = std::max(m, MaxOf(s, len));
-      const float corr = std::exp(m - m_new);  // 0 on the first page (m = -inf)
-      l *= corr;
-      for (int x = 0; x < kVecs; ++x) a[x] = hn::Mul(a[x], hn::Set(df, corr));
-      m = m_new;
-    }
-    l += ExpSubInPlace(s, len, m);
-    const T* HWY_RESTRICT v = v_base + off;
-    for (int t = 0; t < len; ++t) {
-      if (t % kVRowsPerStep == 0) pf.Step();
-      const auto pt = hn::Set(df, s[t]);
-      const T* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D;
-      for (int x = 0; x < kVecs; ++x) a[x] = hn::MulAdd(pt, LoadF32(df, vt + x * N), a[x]);
-    }
-    pf.Rest();
-  }
-  for (int x = 0; x < kVecs; ++x) hn::StoreU(a[x], df, acc + x * N);
-  state->m = m;
-  state->l = l;
-}
-
-// Four query heads sharing a KV head (GQA; Llama 3's 1B and 8B, Gemma 3),
-// one page per softmax step, the four heads' accumulators in registers across
-// the chunk (AttendPagesOne) where they fit (head_dim 64 on AVX-512: 16
-// vectors); V rows read whole, in address order, each vector converted once
-// for the four heads, instead of the batched path's column tiles. In cache
-// 5-10% slower than the batched path (BM_AttendPages G=4, head_dim 64), but
-// from DRAM (the 1B shape's 16 layers at 32K, dense, one process alternating
-// the two paths) 32-44 ms per token against 36-46: faster in 7 of 8 rounds.
-// kVecs = D / N.
-template <typename T, int kVecs>
-HWY_INLINE void AttendPagesFour(const float* HWY_RESTRICT q, const PagedKv& kv, int kv_head,
-                                const int32_t* HWY_RESTRICT pages, int num_pages, int last_len,
-                                float scale, SoftmaxState* HWY_RESTRICT state,
-                                float* HWY_RESTRICT acc, float* raw, size_t raw_stride,
-                                float* HWY_RESTRICT s) {
-  constexpr int kG = 4;
-  const hn::ScalableTag<float> df;
-  const int N = static_cast<int>(hn::Lanes(df));
-  const int D = kVecs * N;
-  const int S = kv.page_size;
-  const size_t page_bytes = 2 * static_cast<size_t>(S) * D * sizeof(T);
-  const T* k_base = static_cast<const T*>(kv.k);
-  const T* v_base = static_cast<const T*>(kv.v);
-  hn::Vec<decltype(df)> a[kG][kVecs];
-  float m[kG], l[kG];
-  for (int g = 0; g < kG; ++g) {
-    for (int x = 0; x < kVecs; ++x) a[g][x] = hn::LoadU(df, acc + g * D + x * N);
-    m[g] = state[g].m;
-    l[g] = state[g].l;
-  }
-  for (int j = 0; j < num_pages; ++j) {
-    const size_t off = kv.RowOffset(pages[j], kv_head);
-    const int len = j + 1 == num_pages ? last_len : S;
-    const char* next =
-        j + 1 < num_pages
-            ? reinterpret_cast<const char*>(k_base + kv.RowOffset(pages[j + 1], kv_head))
-            : nullptr;
-    const bool prefetch =
-        next != nullptr && next != reinterpret_cast<const char*>(k_base + off) + page_bytes;
-    const int steps = (len + kVRowsPerStep - 1) / kVRowsPerStep + (len + N - 1) / N * (D / 16);
-    Prefetcher pf(&next, prefetch ? 1 : 0, page_bytes, steps);
     LogitsPage<kG>(q, k_base + off, S, len, D, scale, s, S, pf);
     for (int g = 0; g < kG; ++g) {
       float* sg = s + g * S;
-      if (raw != nullptr)
+      if (raw != nullptr) {
         std::copy(sg, sg + len, raw + g * raw_stride + static_cast<size_t>(j) * S);
-      if (AnyAbove(sg, len, m[g])) {
-        const float m_new = std::max(m[g], MaxOf(sg, len));
-        const float corr = std::exp(m[g] - m_new);
-        l[g] *= corr;
-        for (int x = 0; x < kVecs; ++x) a[g][x] = hn::Mul(a[g][x], hn::Set(df, corr));
-        m[g] = m_new;
       }
-      l[g] += ExpSubInPlace(sg, len, m[g]);
+      const float corr = SoftmaxUpdate(sg, len, st[g]);
+      if (corr != 1.0f) {
+        for (int x = 0; x < kVecs; ++x) a[g][x] = hn::Mul(a[g][x], hn::Set(df, corr));
+      }
     }
     const T* HWY_RESTRICT v = v_base + off;
     for (int t = 0; t < len; ++t) {
       if (t % kVRowsPerStep == 0) pf.Step();
       const T* HWY_RESTRICT vt = v + static_cast<size_t>(t) * D;
+      hn::Vec<decltype(df)> p[kG];
+      for (int g = 0; g < kG; ++g) p[g] = hn::Set(df, s[g * S + t]);
       for (int x = 0; x < kVecs; ++x) {
         const auto vx = LoadF32(df, vt + x * N);
-        for (int g = 0; g < kG; ++g) a[g][x] = hn::MulAdd(hn::Set(df, s[g * S + t]), vx, a[g][x]);
+        for (int g = 0; g < kG; ++g) a[g][x] = hn::MulAdd(p[g], vx, a[g][x]);
       }
     }
     pf.Rest();
   }
   for (int g = 0; g < kG; ++g) {
     for (int x = 0; x < kVecs; ++x) hn::StoreU(a[g][x], df, acc + g * D + x * N);
-    state[g].m = m[g];
-    state[g].l = l[g];
+    state[g] = st[g];
   }
 }
 
@@ -541,17 +485,18 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
   const T* v_base = static_cast<const T*>(kv.v);
   using DF = hn::ScalableTag<float>;
   constexpr int kWholeRowVecs = WholeRowVecs<DF, kD>();
+  // The register-resident loop where it applies (AttendPagesResident).
   if constexpr (kWholeRowVecs > 0 && kWholeRowVecs <= 8) {
     if (G == 1 && B == 1) {
-      AttendPagesOne<T, kWholeRowVecs>(q, kv, kv_head, pages, num_pages, last_len, scale, state,
-                                       acc, raw, s);
+      AttendPagesResident<T, 1, kWholeRowVecs>(q, kv, kv_head, pages, num_pages, last_len, scale,
+                                               state, acc, raw, raw_stride, s);
       return;
     }
   }
   if constexpr (kWholeRowVecs > 0 && kWholeRowVecs <= 4) {
     if (G == 4) {
-      AttendPagesFour<T, kWholeRowVecs>(q, kv, kv_head, pages, num_pages, last_len, scale, state,
-                                        acc, raw, raw_stride, s);
+      AttendPagesResident<T, 4, kWholeRowVecs>(q, kv, kv_head, pages, num_pages, last_len, scale,
+                                               state, acc, raw, raw_stride, s);
       return;
     }
   }
