@@ -410,9 +410,22 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   return hn::GetLane(hn::SumOfLanes(df, total)) + tail;
 }
 
+// x quantized the way Block's dot reads it: 8-bit for Q4_0 (dot_q4_0-inl.h),
+// 16-bit for the other block types.
 template <class Block>
-float DotBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX& x) {
-  if constexpr (Block::kValues == 32) {
+auto QuantizeFor(const float* HWY_RESTRICT x, size_t cols) {
+  if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+    return QuantizeX8(x, cols);
+  } else {
+    return QuantizeX(x, cols, Block::kHasMin);
+  }
+}
+
+template <class Block, class X>
+float DotBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, const X& x) {
+  if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+    return DotQ4_0(row, blocks, x);
+  } else if constexpr (Block::kValues == 32) {
     return DotBlocks32<Block>(row, blocks, x);
   } else {
     DotSink<Block::kHasMin> s(x);
@@ -509,13 +522,7 @@ template <class Block>
 void MatVecT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_t cols, const float* x,
              float* y, int num_threads) {
   const size_t blocks = cols / Block::kValues;
-  if constexpr (std::is_same_v<Block, BlockQ4_0>) {  // 8-bit activations: dot_q4_0-inl.h
-    const QuantizedX8 qx = QuantizeX8(x, cols);
-#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
-    for (int64_t r = 0; r < rows; ++r) y[r] = DotQ4_0(w + r * row_bytes, blocks, qx);
-    return;
-  }
-  const QuantizedX qx = QuantizeX(x, cols, Block::kHasMin);
+  const auto qx = QuantizeFor<Block>(x, cols);
 #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     y[r] = DotBlocks<Block>(w + r * row_bytes, blocks, qx);
