@@ -529,6 +529,20 @@ void MatVecT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_t col
   }
 }
 
+// Rows in groups of 8, the groups split into one contiguous range per thread.
+void MatVecQ4_0x8Impl(const void* w8, int64_t rows, int64_t cols, const float* x, float* y,
+                      int num_threads) {
+  const size_t blocks = static_cast<size_t>(cols) / 32;
+  const size_t group_bytes = blocks * 8 * 18;
+  const auto qx = QuantizeX8(x, static_cast<size_t>(cols));
+  const uint8_t* base = static_cast<const uint8_t*>(w8);
+  const int64_t groups = rows / 8;
+#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && groups > 1)
+  for (int64_t g = 0; g < groups; ++g) {
+    DotQ4_0x8(base + g * group_bytes, blocks, qx, y + 8 * g);
+  }
+}
+
 void MatVecImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
                 int num_threads) {
   const size_t row_bytes = RowBytes(type, cols);
@@ -692,6 +706,7 @@ namespace quest {
 
 HWY_EXPORT(DequantizeRowImpl);
 HWY_EXPORT(MatVecImpl);
+HWY_EXPORT(MatVecQ4_0x8Impl);
 HWY_EXPORT(MatMulImpl);
 
 void DequantizeRow(GgmlType type, const void* row, int64_t cols, float* out) {
@@ -703,6 +718,36 @@ void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const floa
             int num_threads) {
   QE_DCHECK(CheckWeightType(type, cols).ok());
   HWY_DYNAMIC_DISPATCH(MatVecImpl)(type, w, rows, cols, x, y, std::max(1, num_threads));
+}
+
+bool CanRepackQ4_0x8(GgmlType type, int64_t rows, int64_t cols) {
+  return type == GgmlType::kQ4_0 && rows > 0 && rows % 8 == 0 && cols > 0 && cols % 32 == 0;
+}
+
+void RepackQ4_0x8(const void* w, int64_t rows, int64_t cols, void* out, int num_threads) {
+  QE_CHECK(CanRepackQ4_0x8(GgmlType::kQ4_0, rows, cols), "rows %lld cols %lld",
+           static_cast<long long>(rows), static_cast<long long>(cols));
+  constexpr size_t kBytes = 18;
+  const size_t blocks = static_cast<size_t>(cols) / 32;
+  const uint8_t* src = static_cast<const uint8_t*>(w);
+  uint8_t* dst = static_cast<uint8_t*>(out);
+#pragma omp parallel for num_threads(std::max(1, num_threads)) schedule(static)
+  for (int64_t g = 0; g < rows / 8; ++g) {
+    for (size_t k = 0; k < blocks; ++k) {
+      uint8_t* column = dst + (static_cast<size_t>(g) * blocks + k) * 8 * kBytes;
+      for (size_t r = 0; r < 8; ++r) {
+        const uint8_t* block = src + ((static_cast<size_t>(g) * 8 + r) * blocks + k) * kBytes;
+        std::memcpy(column + 2 * r, block, 2);  // the f16 scale
+        for (size_t j = 0; j < 4; ++j) std::memcpy(column + 16 + 32 * j + 4 * r, block + 2 + 4 * j, 4);
+      }
+    }
+  }
+}
+
+void MatVecQ4_0x8(const void* w8, int64_t rows, int64_t cols, const float* x, float* y,
+                  int num_threads) {
+  QE_DCHECK(CanRepackQ4_0x8(GgmlType::kQ4_0, rows, cols));
+  HWY_DYNAMIC_DISPATCH(MatVecQ4_0x8Impl)(w8, rows, cols, x, y, std::max(1, num_threads));
 }
 
 int MatVecXLevels(GgmlType type) {

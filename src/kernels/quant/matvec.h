@@ -26,6 +26,20 @@ void DequantizeRow(GgmlType type, const void* row, int64_t cols, float* out);
 void MatVec(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
             int num_threads);
 
+// Q4_0 rows repacked eight at a time, for the decode MatVec only (opt-in:
+// a copy of the weights in memory, which the mmapped file otherwise spares;
+// llama.cpp's CPU backend does the same by default). Per group of 8 rows and
+// per block column: the 8 rows' f16 scales (16 bytes), then 4 chunks of 32
+// bytes, chunk j holding nibble bytes 4j..4j+3 of rows 0..7 in turn; the same
+// RowBytes(kQ4_0, cols) * rows bytes as the rows. A 256-bit vector then holds
+// one row per 32-bit lane: x is broadcast instead of shuffled and no row needs
+// a horizontal sum. Needs rows % 8 == 0.
+bool CanRepackQ4_0x8(GgmlType type, int64_t rows, int64_t cols);
+void RepackQ4_0x8(const void* w, int64_t rows, int64_t cols, void* out, int num_threads);
+// MatVec over repacked rows: x rounded as MatVec rounds it for Q4_0.
+void MatVecQ4_0x8(const void* w8, int64_t rows, int64_t cols, const float* x, float* y,
+                  int num_threads);
+
 // How MatVec rounds x for `type`: per 32 values, to integers of magnitude at
 // most this (x ~ dx * xq, dx = max |x| / levels, |error| <= dx / 2): 127 for
 // Q4_0 (8-bit activations, as llama.cpp's), 32767 for the other block types,

@@ -52,31 +52,52 @@ std::vector<uint8_t> RandomWeights(GgmlType type, size_t bytes, uint64_t seed) {
   return w;
 }
 
-// Args: type index, threads. rows x cols = 2048 x 8192 (a decode FFN shape);
-// enough matrices that one pass over them is ~96 MB, well above the L3.
-void BM_MatVec(benchmark::State& state) {
-  const GgmlType type = kTypes[state.range(0)];
-  const int threads = static_cast<int>(state.range(1));
+// Times MatVec of 2048 x 8192 weights of `type` (a decode FFN shape), or
+// MatVecQ4_0x8 over the same Q4_0 rows repacked; enough matrices that one pass
+// over them is ~96 MB, well above the L3.
+void RunMatVec(benchmark::State& state, GgmlType type, bool repacked, int threads) {
   const int64_t rows = 2048, cols = 8192;
   const size_t bytes = RowBytes(type, cols) * rows;
   const int mats = static_cast<int>((96u << 20) / bytes + 1);
   std::vector<std::vector<uint8_t>> w;
-  for (int m = 0; m < mats; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
+  for (int m = 0; m < mats; ++m) {
+    w.push_back(RandomWeights(type, bytes, m + 1));
+    if (repacked) {
+      std::vector<uint8_t> w8(bytes);
+      RepackQ4_0x8(w.back().data(), rows, cols, w8.data(), 1);
+      w.back().swap(w8);
+    }
+  }
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   std::vector<float> x(cols), y(rows);
   for (float& v : x) v = u(rng);
   int m = 0;
   for (auto _ : state) {
-    MatVec(type, w[m].data(), rows, cols, x.data(), y.data(), threads);
+    if (repacked) {
+      MatVecQ4_0x8(w[m].data(), rows, cols, x.data(), y.data(), threads);
+    } else {
+      MatVec(type, w[m].data(), rows, cols, x.data(), y.data(), threads);
+    }
     benchmark::DoNotOptimize(y.data());
     m = (m + 1) % mats;
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
-  state.SetLabel(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
+  state.SetLabel(repacked ? "q4_0x8" : GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
+}
+
+// Args: type index, threads.
+void BM_MatVec(benchmark::State& state) {
+  RunMatVec(state, kTypes[state.range(0)], false, static_cast<int>(state.range(1)));
 }
 BENCHMARK(BM_MatVec)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {2}})->UseRealTime();
 BENCHMARK(BM_MatVec)->ArgsProduct({{1, 3, 7, 8, 10}, {1}})->UseRealTime();
+
+// Args: threads. Q4_0 rows repacked 8 at a time (the `--repack` decode path).
+void BM_MatVecQ4_0Repacked(benchmark::State& state) {
+  RunMatVec(state, GgmlType::kQ4_0, true, static_cast<int>(state.range(0)));
+}
+BENCHMARK(BM_MatVecQ4_0Repacked)->Arg(2)->Arg(1)->UseRealTime();
 
 // Times MatMul of rows x cols weights of `type` (copies matrices, rotated so
 // that they come from DRAM) against a batch of random rows; GFLOP/s counter.

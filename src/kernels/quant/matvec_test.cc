@@ -178,6 +178,41 @@ TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
 // way MatVecXLevels says (per 32 values, f32 x * (127 / max |x|) to nearest,
 // times max |x| / 127) leaves only the f32 sums' rounding, so a wrong scale,
 // nibble order or zero point in any block (paired, unpaired or tail) fails.
+// x with spread magnitudes (blocks' steps differ) and one block all zero, and
+// the same x rounded as MatVec rounds it for Q4_0 (i8 per 32 values).
+struct RoundedX {
+  std::vector<float> x, rounded;
+};
+RoundedX XForQ4_0(int64_t cols, std::mt19937& rng) {
+  RoundedX r{testing::RandomFloats(rng, cols), std::vector<float>(cols)};
+  for (int64_t c = 0; c < cols; ++c) r.x[c] *= std::ldexp(1.0f, static_cast<int>(c / 32 % 7) - 3);
+  if (cols >= 64) std::fill(r.x.begin() + 32, r.x.begin() + 64, 0.0f);
+  for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+    float m = 0;
+    for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(r.x[c]));
+    const float inv = m > 0 ? 127.0f / m : 0.0f;
+    for (int64_t c = c0; c < c0 + 32; ++c) r.rounded[c] = std::nearbyint(r.x[c] * inv) * (m / 127.0f);
+  }
+  return r;
+}
+
+// matvec(got, threads) on every compiled target and 1 or 2 threads is
+// within e.tol of e.y, row by row.
+template <class F>
+void ExpectOnEveryTarget(const Expected& e, int64_t rows, int64_t cols, const F& matvec) {
+  testing::ForEachTarget([&](const char* target) {
+    for (int threads : {1, 2}) {
+      std::vector<float> got(rows);
+      matvec(got.data(), threads);
+      for (int64_t r = 0; r < rows; ++r) {
+        ASSERT_LE(std::fabs(double{got[r]} - e.y[r]), e.tol[r])
+            << target << " rows=" << rows << " cols=" << cols << " threads=" << threads
+            << " row " << r << " got " << got[r] << " want " << e.y[r];
+      }
+    }
+  });
+}
+
 TEST(MatVec, Q4_0EqualsReferenceOverRoundedX) {
   std::mt19937 rng(5);
   const GgmlType type = GgmlType::kQ4_0;
@@ -185,28 +220,33 @@ TEST(MatVec, Q4_0EqualsReferenceOverRoundedX) {
   for (int64_t cols : ColsFor(type)) {
     for (int64_t rows : {1, 5, 33}) {
       const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
-      // Spread magnitudes, so that blocks' steps differ; one block all zero.
-      std::vector<float> x = testing::RandomFloats(rng, cols);
-      for (int64_t c = 0; c < cols; ++c) x[c] *= std::ldexp(1.0f, static_cast<int>(c / 32 % 7) - 3);
-      if (cols >= 64) std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
-      std::vector<float> xr(cols);
-      for (int64_t c0 = 0; c0 < cols; c0 += 32) {
-        float m = 0;
-        for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(x[c]));
-        const float inv = m > 0 ? 127.0f / m : 0.0f;
-        for (int64_t c = c0; c < c0 + 32; ++c) xr[c] = std::nearbyint(x[c] * inv) * (m / 127.0f);
-      }
-      const Expected e = ExpectedProducts(type, w.data(), rows, cols, xr.data(), 1, 0);
-      testing::ForEachTarget([&](const char* target) {
-        for (int threads : {1, 2}) {
-          std::vector<float> got(rows);
-          MatVec(type, w.data(), rows, cols, x.data(), got.data(), threads);
-          for (int64_t r = 0; r < rows; ++r) {
-            ASSERT_LE(std::fabs(double{got[r]} - e.y[r]), e.tol[r])
-                << target << " rows=" << rows << " cols=" << cols << " threads=" << threads
-                << " row " << r << " got " << got[r] << " want " << e.y[r];
-          }
-        }
+      const RoundedX x = XForQ4_0(cols, rng);
+      const Expected e = ExpectedProducts(type, w.data(), rows, cols, x.rounded.data(), 1, 0);
+      ExpectOnEveryTarget(e, rows, cols, [&](float* got, int threads) {
+        MatVec(type, w.data(), rows, cols, x.x.data(), got, threads);
+      });
+    }
+  }
+}
+
+// The rows repacked 8 at a time give the products of the rows themselves.
+TEST(MatVec, Q4_0RepackedEqualsReferenceOverRoundedX) {
+  std::mt19937 rng(6);
+  const GgmlType type = GgmlType::kQ4_0;
+  EXPECT_FALSE(CanRepackQ4_0x8(type, 0, 64));
+  EXPECT_FALSE(CanRepackQ4_0x8(type, 12, 64));
+  EXPECT_FALSE(CanRepackQ4_0x8(type, 8, 48));
+  EXPECT_FALSE(CanRepackQ4_0x8(GgmlType::kQ4_1, 8, 64));
+  for (int64_t cols : ColsFor(type)) {
+    for (int64_t rows : {8, 16, 40}) {
+      ASSERT_TRUE(CanRepackQ4_0x8(type, rows, cols));
+      const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
+      std::vector<uint8_t> w8(w.size(), 0xAA);
+      RepackQ4_0x8(w.data(), rows, cols, w8.data(), 2);
+      const RoundedX x = XForQ4_0(cols, rng);
+      const Expected e = ExpectedProducts(type, w.data(), rows, cols, x.rounded.data(), 1, 0);
+      ExpectOnEveryTarget(e, rows, cols, [&](float* got, int threads) {
+        MatVecQ4_0x8(w8.data(), rows, cols, x.x.data(), got, threads);
       });
     }
   }
