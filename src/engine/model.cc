@@ -1,6 +1,7 @@
 // Model loading and the default model's location.
 #include "src/engine/model.h"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -8,13 +9,16 @@
 
 namespace quest {
 
-Result<std::unique_ptr<Model>> Model::Load(const std::string& path) {
+Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
   Result<GgufFile> gguf = GgufFile::Open(path);
   if (!gguf.ok()) return gguf.status();
   Result<ModelConfig> config = ModelConfig::FromGguf(*gguf);
   if (!config.ok()) return config.status();
   Result<ModelWeights> weights = LoadWeights(*gguf, *config);
   if (!weights.ok()) return weights.status();
+  if (options.repack) {
+    RepackWeights(&*weights, options.threads > 0 ? options.threads : omp_get_max_threads());
+  }
   return std::unique_ptr<Model>(
       new Model(std::move(*gguf), std::move(*config), std::move(*weights)));
 }

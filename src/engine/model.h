@@ -11,9 +11,17 @@
 
 namespace quest {
 
+struct LoadOptions {
+  // Repack the Q4_0 matrices for the decode MatVec (RepackWeights): faster
+  // decode, at the cost of a copy of those weights in memory.
+  bool repack = false;
+  int threads = 0;  // for the repacking; 0: all OpenMP threads
+};
+
 class Model {
  public:
-  static Result<std::unique_ptr<Model>> Load(const std::string& path);
+  static Result<std::unique_ptr<Model>> Load(const std::string& path,
+                                             const LoadOptions& options = {});
   const GgufFile& gguf() const { return gguf_; }
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }

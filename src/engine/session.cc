@@ -249,7 +249,9 @@ namespace {
 
 // y[b] = W x[b] for a chunk of n rows of x.
 void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
-  if (n == 1) {
+  if (n == 1 && w.repacked != nullptr) {
+    MatVecQ4_0x8(w.repacked, w.rows, w.cols, x, y, threads);
+  } else if (n == 1) {
     MatVec(w.type, w.data, w.rows, w.cols, x, y, threads);
   } else {
     MatMul(w.type, w.data, w.rows, w.cols, x, n, y, threads);
@@ -373,7 +375,7 @@ void Session::Forward(const int32_t* tokens, int n, bool decode, float* logits) 
   if (logits != nullptr) {
     float* last = &xn_[0];
     RmsNorm(&x_[static_cast<size_t>(n - 1) * d], w.output_norm, d, c.rms_eps, last);
-    MatVec(w.output.type, w.output.data, w.output.rows, w.output.cols, last, logits, threads_);
+    Project(w.output, last, 1, logits, threads_);
   }
 }
 

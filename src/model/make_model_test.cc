@@ -103,6 +103,58 @@ TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
   }
 }
 
+// `--repack`: the Q4_0 matrices get a copy 8 rows wide that decode reads
+// instead; the logits are those of the rows up to f32 summation order, and
+// other types are left alone.
+TEST(MakeModel, RepackedQ4_0DecodesAsTheRows) {
+  for (const char* type : {"q4_0", "f16"}) {
+    MakeModelOptions o;
+    o.preset = "tiny";
+    o.type = type;
+    o.output = TempPath(std::string("repack_") + type);
+    std::ostringstream log;
+    ASSERT_TRUE(MakeModel(o, log).ok());
+    std::vector<std::vector<float>> logits;
+    for (bool repack : {false, true}) {
+      Result<std::unique_ptr<Model>> m = Model::Load(o.output, LoadOptions{repack, 2});
+      ASSERT_TRUE(m.ok()) << m.status().message();
+      const ModelWeights& w = (*m)->weights();
+      const bool q4 = std::string(type) == "q4_0";
+      EXPECT_EQ(w.repacked_bytes > 0, repack && q4) << type;
+      if (repack && q4) {
+        for (const LayerWeights& l : w.layers) {
+          for (const Matrix* mat : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) {
+            EXPECT_EQ(mat->repacked != nullptr, mat->type == GgmlType::kQ4_0 && mat->rows % 8 == 0);
+          }
+        }
+      }
+      std::vector<int32_t> prompt(40);
+      for (int i = 0; i < 40; ++i) prompt[i] = 256 + (i * 53) % 700;
+      SessionOptions so;
+      so.context = 64;
+      so.threads = 2;
+      auto s = Session::Create(**m, so);
+      ASSERT_TRUE(s.ok());
+      std::vector<float> l(1024);
+      ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), l.data()).ok());
+      std::vector<float> all;
+      for (int i = 0; i < 4; ++i) {
+        ASSERT_TRUE((*s)->Decode(prompt[i], l.data()).ok());
+        all.insert(all.end(), l.begin(), l.end());
+      }
+      logits.push_back(all);
+    }
+    float scale = 0, diff = 0;
+    for (size_t i = 0; i < logits[0].size(); ++i) {
+      scale = std::max(scale, std::fabs(logits[0][i]));
+      diff = std::max(diff, std::fabs(logits[0][i] - logits[1][i]));
+    }
+    ASSERT_GT(scale, 0.0f);
+    EXPECT_LE(diff, 1e-4f * scale) << type << ": max logit " << scale;
+    std::remove(o.output.c_str());
+  }
+}
+
 TEST(MakeModel, BadOptionsAreNamed) {
   std::ostringstream log;
   MakeModelOptions o;

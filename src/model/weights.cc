@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "src/kernels/quant/matvec.h"
 #include "src/util/f16.h"
 
 namespace quest {
@@ -131,6 +132,22 @@ Result<ModelWeights> LoadWeights(const GgufFile& g, const ModelConfig& c) {
     }
   }
   return w;
+}
+
+void RepackWeights(ModelWeights* w, int num_threads) {
+  const auto repack = [&](Matrix* m) {
+    if (m->repacked != nullptr || !CanRepackQ4_0x8(m->type, m->rows, m->cols)) return;
+    const size_t bytes = m->bytes();
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[bytes]);
+    RepackQ4_0x8(m->data, m->rows, m->cols, copy.get(), num_threads);
+    m->repacked = copy.get();
+    w->repacked_storage.push_back(std::move(copy));
+    w->repacked_bytes += bytes;
+  };
+  for (LayerWeights& l : w->layers) {
+    for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) repack(m);
+  }
+  repack(&w->output);
 }
 
 }  // namespace quest

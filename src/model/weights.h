@@ -20,6 +20,9 @@ struct Matrix {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The same rows repacked 8 at a time for the decode MatVec (RepackQ4_0x8),
+  // when the model was loaded with `repack`; null otherwise.
+  const void* repacked = nullptr;
   size_t bytes() const;
   const void* Row(int64_t r) const;
 };
@@ -44,10 +47,20 @@ struct ModelWeights {
   // f32 copies of norm vectors stored in other types (rare); views point here.
   std::vector<std::unique_ptr<std::vector<float>>> owned;
   size_t total_bytes = 0;  // bytes of all matrices (weights read per token, roughly)
+  // Memory of the repacked copies (RepackWeights), and their total size.
+  std::vector<std::unique_ptr<uint8_t[]>> repacked_storage;
+  size_t repacked_bytes = 0;
 };
 
 // Finds every tensor the architecture needs, checks its type and shape, and
 // names the tensor, its shape and the expected one on error.
 Result<ModelWeights> LoadWeights(const GgufFile& gguf, const ModelConfig& config);
+
+// Opt-in (`--repack`): gives every Q4_0 matrix that the decode MatVec reads
+// (the projections and the output; rows a multiple of 8) a repacked copy in
+// memory, as llama.cpp's CPU backend does by default. The mmapped rows stay for
+// prefill and embedding lookups. Costs the matrices' bytes again in RSS; other
+// types are left as they are.
+void RepackWeights(ModelWeights* w, int num_threads);
 
 }  // namespace quest

@@ -96,10 +96,10 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
   dense_policy.method = AttentionMethod::kDense;
 
   const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
-  Result<std::unique_ptr<Model>> model = Model::Load(path);
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  Result<std::unique_ptr<Model>> model = Model::Load(path, LoadOptions{o.repack, threads});
   if (!model.ok()) return model.status();
   const ModelConfig& c = (*model)->config();
-  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   const bool random_model =
       (*model)->gguf().Has("general.name") &&
       (*model)->gguf().GetString("general.name").value().rfind("quest random", 0) == 0;
@@ -116,6 +116,10 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
     progress << "note: peak RSS cannot be reset here; it includes the bandwidth probe's buffer\n";
   }
   progress << "model " << path << " (" << c.arch_name << "), read bandwidth " << membw << " GB/s\n";
+  if (o.repack) {
+    progress << "repacked Q4_0 weights for decode: " << (*model)->weights().repacked_bytes / 1e9
+             << " GB in memory\n";
+  }
 
   // Prefill speed on a short prompt: a warm-up run, then the timed one (as
   // llama-bench does), each in a fresh session. The warm-up takes the page
@@ -209,6 +213,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
         {"membw_gbps", membw},
         {"peak_rss_gb", PeakRssGb()},
         {"threads", threads},
+        {"repacked_gb", (*model)->weights().repacked_bytes / 1e9},
     };
     progress << "depth " << depth << ": dense " << dense_tok_s << " tok/s, quest " << quest_tok_s
              << " tok/s\n";

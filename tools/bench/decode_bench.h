@@ -26,6 +26,7 @@ struct DecodeBenchOptions {
   std::string kv_fill = "auto";  // auto | prefill | synthetic
   int threads = 0;
   double membw_gb = 2.0;
+  bool repack = false;  // Q4_0 matrices repacked for the decode MatVec (LoadOptions)
 };
 
 Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream& progress);

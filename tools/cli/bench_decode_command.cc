@@ -35,6 +35,8 @@ Command AddBenchDecodeCommand(CLI::App* bench) {
   d->add_option("--threads", o->threads, "threads (0: all)")->capture_default_str();
   d->add_option("--membw-gb", o->membw_gb, "buffer of the read-bandwidth measurement")
       ->capture_default_str();
+  d->add_flag("--repack", o->repack,
+              "copy the Q4_0 matrices into a layout 8 rows wide for decode (faster; more memory)");
   d->add_flag("--json", *json, "print only a JSON array on stdout");
   return {d, [o, json]() {
             Result<nlohmann::json> rows = RunDecodeBench(*o, std::cerr);
