@@ -533,7 +533,7 @@ void MatVecT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_t col
 void MatVecQ4_0x8Impl(const void* w8, int64_t rows, int64_t cols, const float* x, float* y,
                       int num_threads) {
   const size_t blocks = static_cast<size_t>(cols) / 32;
-  const size_t group_bytes = blocks * 8 * 18;
+  const size_t group_bytes = RowBytes(GgmlType::kQ4_0, cols) * 8;
   const auto qx = QuantizeX8(x, static_cast<size_t>(cols));
   const uint8_t* base = static_cast<const uint8_t*>(w8);
   const int64_t groups = rows / 8;

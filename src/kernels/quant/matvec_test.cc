@@ -174,10 +174,6 @@ TEST(MatVec, EqualsReferenceForEveryTypeShapeAndTarget) {
   }
 }
 
-// Q4_0's 8-bit activations, exactly: the reference over x already rounded the
-// way MatVecXLevels says (per 32 values, f32 x * (127 / max |x|) to nearest,
-// times max |x| / 127) leaves only the f32 sums' rounding, so a wrong scale,
-// nibble order or zero point in any block (paired, unpaired or tail) fails.
 // x with spread magnitudes (blocks' steps differ) and one block all zero, and
 // the same x rounded as MatVec rounds it for Q4_0 (i8 per 32 values).
 struct RoundedX {
@@ -213,6 +209,10 @@ void ExpectOnEveryTarget(const Expected& e, int64_t rows, int64_t cols, const F&
   });
 }
 
+// Q4_0's 8-bit activations, exactly: the reference over x already rounded the
+// way MatVecXLevels says (per 32 values, f32 x * (127 / max |x|) to nearest,
+// times max |x| / 127) leaves only the f32 sums' rounding, so a wrong scale,
+// nibble order or zero point in any block (paired, unpaired or tail) fails.
 TEST(MatVec, Q4_0EqualsReferenceOverRoundedX) {
   std::mt19937 rng(5);
   const GgmlType type = GgmlType::kQ4_0;
