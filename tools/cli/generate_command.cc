@@ -16,6 +16,7 @@
 #include "src/tokenizer/tokenizer.h"
 #include "src/tokenizer/vocab.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/common_flags.h"
 
 namespace quest {
 namespace {
@@ -28,14 +29,7 @@ struct GenerateOptions {
   int context = 0;
   int threads = 0;
   bool repack = false;
-  std::string attention = "quest";
-  int budget = 2048;
-  int page_size = 16;
-  std::string semantics = "kernel";
-  std::string gqa = "per-kv-head";
-  int dense_layers = 2;
-  int sink_pages = 0;
-  std::string kv_type = "f16";
+  PolicyFlags policy;
   bool truncate = false;
   bool ignore_eos = false;
   bool chat = false;
@@ -50,41 +44,6 @@ double Now() {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "quest generate: %s\n", message.c_str());
   return kExitBadInput;
-}
-
-// Parses the policy flags; the error names the flag and value.
-Result<AttentionPolicy> MakePolicy(const GenerateOptions& o) {
-  AttentionPolicy p;
-  Result<AttentionMethod> m = ParseAttentionMethod(o.attention);
-  if (!m.ok()) return Status::Error("invalid --attention: " + m.status().message());
-  p.method = *m;
-  if (o.budget <= 0) return Status::Error(StrFormat("invalid --budget %d: must be > 0", o.budget));
-  p.quest.budget = o.budget;
-  Result<Semantics> s = ParseSemantics(o.semantics);
-  if (!s.ok()) return Status::Error("invalid --semantics: " + s.status().message());
-  p.quest.semantics = *s;
-  Result<GqaMode> g = ParseGqaMode(o.gqa);
-  if (!g.ok()) return Status::Error("invalid --gqa: " + g.status().message());
-  p.quest.gqa = *g;
-  if (o.page_size < KvCacheConfig::kMinPageSize || o.page_size > KvCacheConfig::kMaxPageSize ||
-      (o.page_size & (o.page_size - 1))) {
-    return Status::Error(
-        StrFormat("invalid --page-size %d: must be a power of two in [4, 128]", o.page_size));
-  }
-  p.page_size = o.page_size;
-  if (o.dense_layers < 0) {
-    return Status::Error(StrFormat("invalid --dense-layers %d: must be >= 0", o.dense_layers));
-  }
-  p.dense_layers = o.dense_layers;
-  if (o.sink_pages < 0) {
-    return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", o.sink_pages));
-  }
-  p.quest.sink_pages = o.sink_pages;
-  if (o.kv_type != "f16" && o.kv_type != "f32") {
-    return Status::Error("invalid --kv-type " + o.kv_type + " (expected f16 or f32)");
-  }
-  p.kv_type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
-  return p;
 }
 
 int RunGenerate(GenerateOptions o) {
@@ -102,7 +61,7 @@ int RunGenerate(GenerateOptions o) {
   if (o.context < 0) return Fail(StrFormat("invalid -c %d: must be >= 0", o.context));
   if (o.threads < 0) return Fail(StrFormat("invalid --threads %d: must be >= 0", o.threads));
   if (Status s = o.sampler.Validate(); !s.ok()) return Fail(s.message());
-  Result<AttentionPolicy> policy = MakePolicy(o);
+  Result<AttentionPolicy> policy = MakePolicy(o.policy);
   if (!policy.ok()) return Fail(policy.status().message());
   if (o.model.empty()) o.model = DefaultModelPath();
 
@@ -226,33 +185,14 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_option("-c,--context", o->context, "context size in tokens (0: prompt + n)")
       ->capture_default_str();
   g->add_option("--threads", o->threads, "threads (0: all)")->capture_default_str();
-  g->add_option("--attention", o->attention,
-                "dense | quest | streaming | h2o | tova (the last three: eviction baselines)")
-      ->capture_default_str();
-  g->add_option("--budget", o->budget, "token budget (Quest; eviction baselines: tokens kept)")
-      ->capture_default_str();
-  g->add_option("--page-size", o->page_size, "KV page size in tokens")->capture_default_str();
-  g->add_option("--semantics", o->semantics, "paper | kernel")->capture_default_str();
-  g->add_option("--gqa", o->gqa, "per-kv-head | per-query-head")->capture_default_str();
-  g->add_option("--sink-pages", o->sink_pages,
-                "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
-      ->capture_default_str();
-  g->add_option("--dense-layers", o->dense_layers, "first layers kept dense")
-      ->capture_default_str();
-  g->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();
+  AddPolicyFlags(g, &o->policy);
   g->add_flag("--repack", o->repack,
               "copy the Q4_0 matrices into a layout 8 rows wide for decode (faster; more memory)");
   g->add_flag("--truncate", o->truncate, "drop the prompt's start if it does not fit");
   g->add_flag("--ignore-eos", o->ignore_eos, "keep generating after end-of-generation tokens");
   g->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template (one user turn)");
   g->add_option("--system", o->system, "with --chat: a system message");
-  g->add_option("--temp", o->sampler.temperature, "temperature (0: greedy)")->capture_default_str();
-  g->add_option("--top-k", o->sampler.top_k, "top-k (0: off)")->capture_default_str();
-  g->add_option("--top-p", o->sampler.top_p, "top-p (1: off)")->capture_default_str();
-  g->add_option("--min-p", o->sampler.min_p, "min-p (0: off)")->capture_default_str();
-  g->add_option("--repeat-penalty", o->sampler.repeat_penalty, "repetition penalty (1: off)")
-      ->capture_default_str();
-  g->add_option("--seed", o->sampler.seed, "sampling seed")->capture_default_str();
+  AddSamplerFlags(g, &o->sampler);
   return {g, [o]() { return RunGenerate(*o); }};
 }
 

@@ -1,0 +1,28 @@
+// The attention policy as users spell it (CLI flags, the server's `quest`
+// request object): names and numbers in, a validated AttentionPolicy out, with
+// errors that name the flag and its value.
+#pragma once
+
+#include <string>
+
+#include "src/engine/attention_policy.h"
+#include "src/util/check.h"
+
+namespace quest {
+
+struct PolicyFlags {
+  std::string attention = "quest";
+  int budget = 2048;
+  int page_size = 16;
+  std::string semantics = "kernel";
+  std::string gqa = "per-kv-head";
+  int dense_layers = 2;
+  int sink_pages = 0;
+  std::string kv_type = "f16";
+};
+
+// `prefix` is prepended to every field name in errors ("--" for the CLI,
+// "quest." for the server's request object).
+Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& prefix = "--");
+
+}  // namespace quest

@@ -1,0 +1,32 @@
+#include "tools/cli/common_flags.h"
+
+namespace quest {
+
+void AddPolicyFlags(CLI::App* app, PolicyFlags* f) {
+  app->add_option("--attention", f->attention,
+                  "dense | quest | streaming | h2o | tova (the last three: eviction baselines)")
+      ->capture_default_str();
+  app->add_option("--budget", f->budget, "token budget (Quest; eviction baselines: tokens kept)")
+      ->capture_default_str();
+  app->add_option("--page-size", f->page_size, "KV page size in tokens")->capture_default_str();
+  app->add_option("--semantics", f->semantics, "paper | kernel")->capture_default_str();
+  app->add_option("--gqa", f->gqa, "per-kv-head | per-query-head")->capture_default_str();
+  app->add_option("--sink-pages", f->sink_pages,
+                  "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
+      ->capture_default_str();
+  app->add_option("--dense-layers", f->dense_layers, "first layers kept dense")
+      ->capture_default_str();
+  app->add_option("--kv-type", f->kv_type, "f16 | f32")->capture_default_str();
+}
+
+void AddSamplerFlags(CLI::App* app, SamplerOptions* s) {
+  app->add_option("--temp", s->temperature, "temperature (0: greedy)")->capture_default_str();
+  app->add_option("--top-k", s->top_k, "top-k (0: off)")->capture_default_str();
+  app->add_option("--top-p", s->top_p, "top-p (1: off)")->capture_default_str();
+  app->add_option("--min-p", s->min_p, "min-p (0: off)")->capture_default_str();
+  app->add_option("--repeat-penalty", s->repeat_penalty, "repetition penalty (1: off)")
+      ->capture_default_str();
+  app->add_option("--seed", s->seed, "sampling seed")->capture_default_str();
+}
+
+}  // namespace quest
