@@ -28,12 +28,14 @@ test-asan: setup
 # The main job on the default model (Gemma 3 270M): a pass key hidden in 8K
 # tokens of filler, one dense prefill, then the question decoded and answered
 # with dense attention and with Quest (budget 256), with timings; then the
-# attention kernel alone, dense vs Quest at 32K on the paper's shape.
+# attention kernel alone, dense vs Quest at 32K on the paper's shape; then the
+# server, asked one question over HTTP.
 demo: build
 	@$(QUEST) eval passkey --lengths 8192 --depths 0.5 --samples 1 \
 	  --methods dense,quest --budgets 256 --verbose --no-plots --out build/demo-passkey
 	@$(QUEST) bench attention --context 32768 --budget 2048 --working-set-gb 1 --membw-gb 1 \
 	  --repeats 5
+	@bash scripts/demo_serve.sh $(QUEST)
 
 # The full benchmarks behind the README's table.
 bench: build

@@ -13,6 +13,11 @@ namespace quest {
 
 namespace {
 
+// Row-wise steps (norms, RoPE, residuals) split over threads only for chunks
+// this long: for a decode batch the work is a few microseconds, less than the
+// threads' barrier.
+constexpr int kParallelRows = 64;
+
 // y[b] = W x[b] for n rows of x. One row takes the MatVec (the repacked copy
 // where there is one), so a batch of one decodes exactly as a lone sequence.
 void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
@@ -115,7 +120,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
-#pragma omp parallel for num_threads(threads_) if (n > 1)
+#pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       RmsNorm(&x_[static_cast<size_t>(t) * d], L.attn_norm, d, c.rms_eps,
               &xn_[static_cast<size_t>(t) * d]);
@@ -124,7 +129,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
     Project(L.wk, xn_.data(), n, k_.data(), threads_);
     Project(L.wv, xn_.data(), n, v_.data(), threads_);
     const size_t base = c.layer_is_local[l] && rope_.size() > 1 ? 1 : 0;
-#pragma omp parallel for num_threads(threads_) if (n > 1)
+#pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       const float* cos = &rope_angles_[(base * n + t) * rope_stride];
       const float* sin = cos + c.rope_dim;
@@ -155,7 +160,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
       }
     }
     Project(L.wo, att_.data(), n, o_.data(), threads_);
-#pragma omp parallel for num_threads(threads_) if (n > 1)
+#pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
       if (L.post_attn_norm != nullptr) RmsNorm(ot, L.post_attn_norm, d, c.rms_eps, ot);
@@ -165,7 +170,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
     }
     Project(L.gate, xn_.data(), n, gate_.data(), threads_);
     Project(L.up, xn_.data(), n, up_.data(), threads_);
-#pragma omp parallel for num_threads(threads_) if (n > 1)
+#pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* g = &gate_[static_cast<size_t>(t) * c.d_ff];
       const float* u = &up_[static_cast<size_t>(t) * c.d_ff];
@@ -176,7 +181,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
       }
     }
     Project(L.down, gate_.data(), n, o_.data(), threads_);
-#pragma omp parallel for num_threads(threads_) if (n > 1)
+#pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
       if (L.post_ffn_norm != nullptr) RmsNorm(ot, L.post_ffn_norm, d, c.rms_eps, ot);
