@@ -46,6 +46,17 @@ void MatVecQ4_0x8(const void* w8, int64_t rows, int64_t cols, const float* x, fl
 // 0 for the plain types (f32/f16/bf16: x is used as it is).
 int MatVecXLevels(GgmlType type);
 
+// The decode step of a small batch: y[b * rows + r] = row r . x[b], each row
+// read once and dotted with every x of the batch while it is in L1, by the
+// same dot (and the same rounding of x) as MatVec, so y[b] equals MatVec of
+// x[b] bit for bit. Compute grows with the batch; MatMul wins where its f32
+// tiles beat the quantized dot (BatchPrefersMatVec says where).
+void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
+                 int64_t batch, float* y, int num_threads);
+// Whether MatVecBatch is the faster of the two for a batch of this size
+// (measured: BM_MatVecBatch against BM_MatMul).
+bool BatchPrefersMatVec(GgmlType type, int64_t batch);
+
 // y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
 // are dequantized once into an f32 scratch that stays in L2 and reused across
 // the whole batch (4 rows x 3 batch register tiles). x: [batch, cols],

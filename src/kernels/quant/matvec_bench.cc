@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "src/kernels/quant/matvec.h"
@@ -102,7 +103,7 @@ BENCHMARK(BM_MatVecQ4_0Repacked)->Arg(2)->Arg(1)->UseRealTime();
 // Times MatMul of rows x cols weights of `type` (copies matrices, rotated so
 // that they come from DRAM) against a batch of random rows; GFLOP/s counter.
 void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols,
-               int64_t batch, int threads, int copies) {
+               int64_t batch, int threads, int copies, bool matvec_batch = false) {
   const size_t bytes = RowBytes(type, cols) * rows;
   std::vector<std::vector<uint8_t>> w;
   for (int m = 0; m < copies; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
@@ -112,7 +113,11 @@ void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t col
   for (float& v : x) v = u(rng);
   int m = 0;
   for (auto _ : state) {
-    MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    if (matvec_batch) {
+      MatVecBatch(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    } else {
+      MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    }
     benchmark::DoNotOptimize(y.data());
     m = (m + 1) % copies;
   }
@@ -128,6 +133,19 @@ void BM_MatMul(benchmark::State& state) {
   state.SetLabel(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name);
 }
 BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
+
+// Args: type index, batch, kernel (0: MatMul, 1: MatVecBatch). The decode
+// step of a small batch of sequences: 2048 x 2048 weights rotated over 8
+// matrices, 2 threads. Where BatchPrefersMatVec comes from.
+void BM_DecodeBatch(benchmark::State& state) {
+  const GgmlType type = kTypes[state.range(0)];
+  RunMatMul(state, type, 2048, 2048, state.range(1), 2, 8, state.range(2) == 1);
+  state.SetLabel(std::string(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name) +
+                 (state.range(2) == 1 ? " matvec-batch" : " matmul"));
+}
+BENCHMARK(BM_DecodeBatch)
+    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 16}, {0, 1}})
+    ->UseRealTime();
 
 // Args: rows, cols, threads. f16 weights, batch 256 (a prefill chunk): the
 // Llama-3.2-1B projections (q/o 2048 x 2048, gate/up 8192 x 2048, down

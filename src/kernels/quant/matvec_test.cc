@@ -252,6 +252,38 @@ TEST(MatVec, Q4_0RepackedEqualsReferenceOverRoundedX) {
   }
 }
 
+// MatVecBatch is MatVec for each x of the batch, bit for bit (MatVec itself is
+// checked against the reference above), so batched decoding gives each
+// sequence exactly its own logits.
+TEST(MatVecBatch, EqualsMatVecOfEachXBitForBit) {
+  std::mt19937 rng(7);
+  for (GgmlType type : kTypes) {
+    for (int64_t cols : ColsFor(type)) {
+      for (int64_t rows : {1, 7, 33}) {
+        const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
+        const std::vector<float> x = testing::RandomFloats(rng, cols * 17);
+        testing::ForEachTarget([&](const char* target) {
+          for (int threads : {1, 2}) {
+            for (int64_t batch : {0, 1, 3, 17}) {
+              std::vector<float> got(rows * batch + 1, -7.0f), want(rows);
+              MatVecBatch(type, w.data(), rows, cols, x.data(), batch, got.data(), threads);
+              for (int64_t b = 0; b < batch; ++b) {
+                MatVec(type, w.data(), rows, cols, x.data() + b * cols, want.data(), threads);
+                for (int64_t r = 0; r < rows; ++r) {
+                  ASSERT_EQ(got[b * rows + r], want[r])
+                      << Traits(type).name << " " << target << " rows=" << rows
+                      << " cols=" << cols << " batch=" << batch << " b=" << b << " r=" << r;
+                }
+              }
+              ASSERT_EQ(got[rows * batch], -7.0f) << "wrote past the batch";
+            }
+          }
+        });
+      }
+    }
+  }
+}
+
 TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
   std::mt19937 rng(4);
   for (GgmlType type : kTypes) {
