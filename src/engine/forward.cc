@@ -19,9 +19,9 @@ namespace {
 constexpr int kParallelRows = 64;
 
 // y[b] = W x[b] for n rows of x. One row takes the MatVec (the repacked copy
-// where there is one); a small batch (sequences decoding together) the same
-// dot per row, so each sequence gets exactly the logits it gets alone; a
-// prefill chunk the f32 MatMul.
+// where there is one); a small batch (a few sequences decoding together) the
+// same dot per row, so each sequence gets exactly the logits it gets alone;
+// larger batches and prefill chunks the f32 MatMul.
 void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
   if (n == 1 && w.repacked != nullptr) {
     MatVecQ4_0x8(w.repacked, w.rows, w.cols, x, y, threads);

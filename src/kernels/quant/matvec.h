@@ -54,7 +54,7 @@ int MatVecXLevels(GgmlType type);
 void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
                  int64_t batch, float* y, int num_threads);
 // Whether MatVecBatch is the faster of the two for a batch of this size
-// (measured: BM_MatVecBatch against BM_MatMul).
+// (measured: BM_DecodeBatch, and the decode step's largest matrix).
 bool BatchPrefersMatVec(GgmlType type, int64_t batch);
 
 // y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
