@@ -14,7 +14,8 @@ build: setup
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
 
-# Every test in Release, then the unit tests again under ASan + UBSan.
+# Every test in Release, then the unit tests and a short real-model forward
+# pass (label sanitize) again under ASan + UBSan.
 test: test-release test-asan
 
 test-release: build
@@ -23,7 +24,7 @@ test-release: build
 test-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@ctest --preset asan -j2 -L unit
+	@ctest --preset asan -j2 -L 'unit|sanitize'
 
 # The main job on the default model (Gemma 3 270M): a pass key hidden in 8K
 # tokens of filler, one dense prefill, then the question decoded and answered

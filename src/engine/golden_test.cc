@@ -28,8 +28,15 @@ struct Oracle {
 // f32 activations and an f16 KV cache against float64: measured up to 0.008.
 constexpr Oracle kFloatReference = {"reference_", 0.05, true};
 // llama.cpp's 8-bit activations: measured up to 2.9 (Gemma 3), 0.76 (SmolLM2)
-// against quest, while quest agrees with the float64 reference to 0.004.
+// against quest, while quest agrees with the float64 reference to 0.004. So
+// this check is loose by necessity: it catches gross errors only (a wrong
+// layer, RoPE, norm or template shifts logits by far more than 3.5), not
+// subtle ones, and top-1 is compared only past a 7-logit gap. The float64
+// reference above is the tight check; this one is an independent second
+// implementation, not a precision bound.
 constexpr Oracle kLlamaCpp = {"", 3.5, false};
+// SmolLM2 quantizes more gently in llama.cpp: its own, tighter bound.
+constexpr Oracle kLlamaCppSmolLm2 = {"", 1.0, false};
 
 void CheckGoldens(const std::string& name, const Oracle& oracle) {
   std::ifstream in(std::string(QUEST_TESTDATA_DIR) + "/model/" + oracle.prefix + name + ".json");
@@ -100,7 +107,7 @@ class GoldenTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GoldenTest, MatchesFloat64Reference) { CheckGoldens(GetParam(), kFloatReference); }
 TEST_P(GoldenTest, MatchesLlamaCppWithinItsActivationQuantization) {
-  CheckGoldens(GetParam(), kLlamaCpp);
+  CheckGoldens(GetParam(), std::string(GetParam()) == "smollm2" ? kLlamaCppSmolLm2 : kLlamaCpp);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealModels, GoldenTest, ::testing::Values("gemma3", "smollm2"));

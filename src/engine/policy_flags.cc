@@ -34,12 +34,31 @@ Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& pref
   if (f.dense_layers < 0) return bad("dense-layers", StrFormat("%d: must be >= 0", f.dense_layers));
   p.dense_layers = f.dense_layers;
   if (f.sink_pages < 0) return bad("sink-pages", StrFormat("%d: must be >= 0", f.sink_pages));
+  if (f.sink_pages > MaxSinkPages(f.budget, f.page_size)) {
+    return bad("sink-pages",
+               StrFormat("%d: %d-token pages leave no room for selection within %sbudget %d "
+                         "(at most %d sink pages)",
+                         f.sink_pages, f.page_size, prefix.c_str(), f.budget,
+                         MaxSinkPages(f.budget, f.page_size)));
+  }
   p.quest.sink_pages = f.sink_pages;
   if (f.kv_type != "f16" && f.kv_type != "f32") {
     return bad("kv-type", f.kv_type + " (expected f16 or f32)");
   }
   p.kv_type = f.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
   return p;
+}
+
+int MaxSinkPages(int budget, int page_size) { return std::max(0, (budget - 1) / page_size); }
+
+Status CheckPolicyForModel(const AttentionPolicy& p, const ModelConfig& c,
+                           const std::string& prefix) {
+  if (p.dense_layers > c.num_layers) {
+    const char* name = prefix.rfind("--", 0) == 0 ? "dense-layers" : "dense_layers";
+    return Status::Error(StrFormat("invalid %s%s %d: the model has %d layers", prefix.c_str(),
+                                   name, p.dense_layers, c.num_layers));
+  }
+  return Status();
 }
 
 }  // namespace quest

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "src/engine/attention_policy.h"
+#include "src/model/config.h"
 #include "src/util/check.h"
 
 namespace quest {
@@ -24,5 +25,13 @@ struct PolicyFlags {
 // `prefix` is prepended to every field name in errors ("--" for the CLI,
 // "quest." for the server's request object).
 Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& prefix = "--");
+
+// The most sink pages a budget leaves room for: the pages of `budget` tokens
+// less one, which selection (or the last page) needs.
+int MaxSinkPages(int budget, int page_size);
+
+// The checks that need the model: --dense-layers beyond its layer count.
+Status CheckPolicyForModel(const AttentionPolicy& p, const ModelConfig& c,
+                           const std::string& prefix = "--");
 
 }  // namespace quest

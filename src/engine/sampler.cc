@@ -24,6 +24,12 @@ Status SamplerOptions::Validate() const {
   if (repeat_last_n < 0) {
     return Status::Error(StrFormat("invalid --repeat-last-n %d: must be >= 0", repeat_last_n));
   }
+  for (const auto& [name, v] : {std::pair<const char*, float>{"frequency-penalty", frequency_penalty},
+                                {"presence-penalty", presence_penalty}}) {
+    if (!(v >= -2 && v <= 2)) {
+      return Status::Error(StrFormat("invalid --%s %g: must be in [-2, 2]", name, v));
+    }
+  }
   return Status();
 }
 
@@ -41,6 +47,17 @@ int32_t Sampler::Sample(float* logits, int vocab, const std::vector<int32_t>& hi
       logits[t] = logits[t] > 0 ? logits[t] / o_.repeat_penalty : logits[t] * o_.repeat_penalty;
     }
   }
+  if (o_.frequency_penalty != 0.0f || o_.presence_penalty != 0.0f) {
+    for (const auto& [t, count] : generated_) {
+      if (t < vocab) logits[t] -= o_.frequency_penalty * count + o_.presence_penalty;
+    }
+  }
+  const int32_t token = Pick(logits, vocab);
+  ++generated_[token];
+  return token;
+}
+
+int32_t Sampler::Pick(const float* logits, int vocab) {
   if (o_.temperature == 0.0f) {
     return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
   }

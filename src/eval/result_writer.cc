@@ -1,4 +1,5 @@
-// ResultWriter (rows.jsonl, atomic summary.json / summary.csv) and
+// ResultWriter (rows.jsonl, summary.json / summary.csv, one finished run per
+// directory) and
 // SummarizeScores.
 #include "src/eval/result_writer.h"
 
@@ -48,47 +49,72 @@ std::string CsvCell(const nlohmann::json& v) {
 
 }  // namespace
 
-Result<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& out_dir) {
+Result<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& out_dir,
+                                                        bool overwrite) {
   std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec || !fs::is_directory(out_dir)) {
-    return Status::Error(StrFormat("cannot create output directory %s: %s", out_dir.c_str(),
+  if (fs::exists(out_dir, ec)) {
+    if (!fs::is_directory(out_dir, ec)) {
+      return Status::Error(
+          StrFormat("cannot create output directory %s: not a directory", out_dir.c_str()));
+    }
+    if (!overwrite && !fs::is_empty(out_dir, ec)) {
+      return Status::Error(StrFormat(
+          "output directory %s already holds results; pass --overwrite to replace them, or "
+          "choose another --out",
+          out_dir.c_str()));
+    }
+  }
+  std::string partial = out_dir;
+  while (!partial.empty() && partial.back() == '/') partial.pop_back();
+  partial += ".partial";
+  fs::remove_all(partial, ec);  // an earlier run that did not finish
+  fs::create_directories(partial, ec);
+  if (ec || !fs::is_directory(partial)) {
+    return Status::Error(StrFormat("cannot create output directory %s: %s", partial.c_str(),
                                    ec ? ec.message().c_str() : "not a directory"));
   }
-  const std::string probe = out_dir + "/.write_probe";
+  const std::string probe = partial + "/.write_probe";
   std::FILE* p = std::fopen(probe.c_str(), "wb");
   if (p == nullptr || std::fputs("probe\n", p) < 0 || std::fclose(p) != 0) {
-    return Status::Error(StrFormat("output directory %s is not writable: %s", out_dir.c_str(),
-                                   std::strerror(errno)));
+    const std::string why = std::strerror(errno);
+    fs::remove_all(partial, ec);
+    return Status::Error(
+        StrFormat("output directory %s is not writable: %s", partial.c_str(), why.c_str()));
   }
   std::remove(probe.c_str());
-  for (const char* stale : {"/summary.json", "/summary.csv"}) {
-    fs::remove(out_dir + stale, ec);
-  }
-  const std::string rows_path = out_dir + "/rows.jsonl";
-  std::FILE* rows = std::fopen(rows_path.c_str(), "ab");
+  const std::string rows_path = partial + "/rows.jsonl";
+  std::FILE* rows = std::fopen(rows_path.c_str(), "wb");
   if (rows == nullptr) {
     return Status::Error(StrFormat("cannot open %s: %s", rows_path.c_str(), std::strerror(errno)));
   }
-  return std::unique_ptr<ResultWriter>(new ResultWriter(out_dir, rows));
+  return std::unique_ptr<ResultWriter>(new ResultWriter(out_dir, partial, rows));
 }
 
 ResultWriter::~ResultWriter() {
   if (rows_ != nullptr) std::fclose(rows_);
+  if (!finished_ && !any_row_) {
+    std::error_code ec;
+    fs::remove_all(partial_, ec);
+  }
 }
 
 Status ResultWriter::AppendRow(const nlohmann::json& row) {
   const std::string line = row.dump() + "\n";
   if (std::fwrite(line.data(), 1, line.size(), rows_) != line.size() || std::fflush(rows_) != 0) {
     return Status::Error(
-        StrFormat("cannot append to %s/rows.jsonl: %s", dir_.c_str(), std::strerror(errno)));
+        StrFormat("cannot append to %s/rows.jsonl: %s", partial_.c_str(), std::strerror(errno)));
   }
+  any_row_ = true;
   return Status();
+}
+
+Status ResultWriter::WriteFile(const std::string& name, const std::string& text) {
+  return WriteAtomically(partial_ + "/" + name, text);
 }
 
 Status ResultWriter::Finish(const std::vector<nlohmann::json>& summary_rows) {
   if (std::fflush(rows_) != 0) {
-    return Status::Error(StrFormat("cannot flush %s/rows.jsonl", dir_.c_str()));
+    return Status::Error(StrFormat("cannot flush %s/rows.jsonl", partial_.c_str()));
   }
   static const std::vector<std::string> kFirst = {
       "model",  "task",  "method", "semantics", "gqa",    "page_size", "budget",
@@ -113,9 +139,28 @@ Status ResultWriter::Finish(const std::vector<nlohmann::json>& summary_rows) {
     }
     csv += "\n";
   }
-  // The JSON last: summary.json is what marks a run as complete.
-  QE_RETURN_IF_ERROR(WriteAtomically(dir_ + "/summary.csv", csv));
-  return WriteAtomically(dir_ + "/summary.json", nlohmann::json(summary_rows).dump(2) + "\n");
+  QE_RETURN_IF_ERROR(WriteAtomically(partial_ + "/summary.csv", csv));
+  QE_RETURN_IF_ERROR(
+      WriteAtomically(partial_ + "/summary.json", nlohmann::json(summary_rows).dump(2) + "\n"));
+  // The finished run replaces out_dir (empty, or --overwrite): the old one is
+  // moved aside first, so out_dir is never a mix of the two.
+  std::error_code ec;
+  const std::string old = partial_ + ".old";
+  fs::remove_all(old, ec);
+  if (fs::exists(dir_, ec)) {
+    fs::rename(dir_, old, ec);
+    if (ec) {
+      return Status::Error(StrFormat("cannot move %s aside: %s", dir_.c_str(), ec.message().c_str()));
+    }
+  }
+  fs::rename(partial_, dir_, ec);
+  if (ec) {
+    return Status::Error(StrFormat("cannot rename %s to %s: %s", partial_.c_str(), dir_.c_str(),
+                                   ec.message().c_str()));
+  }
+  fs::remove_all(old, ec);
+  finished_ = true;
+  return Status();
 }
 
 const std::vector<std::string>& SampleKeys() {

@@ -1,5 +1,6 @@
-// ResultWriter files (rows flushed per row, summaries only after Finish, an
-// unwritable directory named in the error) and SummarizeScores grouping.
+// ResultWriter files (rows flushed per row, a run moved into place only at
+// Finish, existing results refused or replaced whole, an unwritable directory
+// named in the error) and SummarizeScores grouping.
 #include "src/eval/result_writer.h"
 
 #include <gtest/gtest.h>
@@ -37,12 +38,12 @@ TEST_F(ResultWriterTest, RowsThenSummaryOnlyAfterFinish) {
   ASSERT_TRUE(w.ok()) << w.status().message();
   ASSERT_TRUE((*w)->AppendRow({{"task", "passkey"}, {"score", 1}}).ok());
   ASSERT_TRUE((*w)->AppendRow({{"task", "passkey"}, {"score", 0}}).ok());
-  // Flushed per row: visible before Finish.
-  EXPECT_EQ(Read(dir_ + "/rows.jsonl"),
+  // Flushed per row into the partial directory; out_dir appears only at Finish.
+  EXPECT_EQ((*w)->partial_dir(), dir_ + ".partial");
+  EXPECT_EQ(Read(dir_ + ".partial/rows.jsonl"),
             "{\"score\":1,\"task\":\"passkey\"}\n{\"score\":0,\"task\":\"passkey\"}\n");
-  EXPECT_FALSE(fs::exists(dir_ + "/summary.json"));
-  EXPECT_FALSE(fs::exists(dir_ + "/summary.csv"));
-  EXPECT_FALSE(fs::exists(dir_ + "/.write_probe"));
+  EXPECT_FALSE(fs::exists(dir_));
+  EXPECT_FALSE(fs::exists(dir_ + ".partial/.write_probe"));
 
   std::vector<json> summary = {{{"model", "m"},
                                 {"task", "passkey"},
@@ -72,21 +73,72 @@ TEST_F(ResultWriterTest, RowsThenSummaryOnlyAfterFinish) {
   EXPECT_NE(csv.find("m,passkey,dense,,,,,,,accuracy,1,,,2,\n"), std::string::npos) << csv;
   EXPECT_FALSE(fs::exists(dir_ + "/summary.json.tmp"));
   EXPECT_FALSE(fs::exists(dir_ + "/summary.csv.tmp"));
+  EXPECT_EQ(Read(dir_ + "/rows.jsonl"),
+            "{\"score\":1,\"task\":\"passkey\"}\n{\"score\":0,\"task\":\"passkey\"}\n");
+  EXPECT_FALSE(fs::exists(dir_ + ".partial"));
 }
 
-TEST_F(ResultWriterTest, ReopenAppendsRowsAndDropsStaleSummary) {
+// One finished run, written and closed.
+void WriteRun(const std::string& dir, bool overwrite, int row) {
+  auto w = ResultWriter::Open(dir, overwrite);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  ASSERT_TRUE((*w)->AppendRow({{"i", row}}).ok());
+  ASSERT_TRUE((*w)->WriteFile("curves.json", "[]\n").ok());
+  ASSERT_TRUE((*w)->Finish({{{"i", row}}}).ok());
+}
+
+TEST_F(ResultWriterTest, ExistingResultsAreRefusedAndKept) {
+  WriteRun(dir_, false, 1);
+  Result<std::unique_ptr<ResultWriter>> again = ResultWriter::Open(dir_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find(dir_ + " already holds results"), std::string::npos)
+      << again.status().message();
+  EXPECT_NE(again.status().message().find("--overwrite"), std::string::npos);
+  EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":1}\n");
+  EXPECT_EQ(json::parse(Read(dir_ + "/summary.json")), json::parse("[{\"i\":1}]"));
+  EXPECT_TRUE(fs::exists(dir_ + "/summary.csv"));
+  EXPECT_TRUE(fs::exists(dir_ + "/curves.json"));
+}
+
+TEST_F(ResultWriterTest, OverwriteReplacesTheRunWholeAtFinish) {
+  WriteRun(dir_, false, 1);
   {
-    auto w = ResultWriter::Open(dir_);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->AppendRow({{"i", 1}}).ok());
-    ASSERT_TRUE((*w)->Finish({}).ok());
-    EXPECT_EQ(Read(dir_ + "/summary.json"), "[]\n");
+    auto w = ResultWriter::Open(dir_, /*overwrite=*/true);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    ASSERT_TRUE((*w)->AppendRow({{"i", 2}}).ok());
+    EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":1}\n");  // the old run until Finish
+    EXPECT_TRUE(fs::exists(dir_ + "/summary.json"));
+    ASSERT_TRUE((*w)->Finish({{{"i", 2}}}).ok());
   }
-  auto w = ResultWriter::Open(dir_);
-  ASSERT_TRUE(w.ok());
-  EXPECT_FALSE(fs::exists(dir_ + "/summary.json"));
-  ASSERT_TRUE((*w)->AppendRow({{"i", 2}}).ok());
-  EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":1}\n{\"i\":2}\n");
+  // Rows and summary of the new run only: nothing appended to the old rows.
+  EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":2}\n");
+  EXPECT_EQ(json::parse(Read(dir_ + "/summary.json")), json::parse("[{\"i\":2}]"));
+  EXPECT_FALSE(fs::exists(dir_ + "/curves.json"));  // not written by the new run
+  EXPECT_FALSE(fs::exists(dir_ + ".partial"));
+  EXPECT_FALSE(fs::exists(dir_ + ".partial.old"));
+}
+
+TEST_F(ResultWriterTest, AnUnfinishedRunLeavesTheResultsAlone) {
+  WriteRun(dir_, false, 1);
+  {
+    auto w = ResultWriter::Open(dir_, /*overwrite=*/true);
+    ASSERT_TRUE(w.ok());
+  }  // failed before any row: nothing left behind
+  EXPECT_FALSE(fs::exists(dir_ + ".partial"));
+  {
+    auto w = ResultWriter::Open(dir_, /*overwrite=*/true);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->AppendRow({{"i", 3}}).ok());
+  }  // failed mid-run: its rows kept aside for inspection
+  EXPECT_EQ(Read(dir_ + ".partial/rows.jsonl"), "{\"i\":3}\n");
+  EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":1}\n");
+  EXPECT_TRUE(fs::exists(dir_ + "/summary.json"));
+}
+
+TEST_F(ResultWriterTest, AnEmptyExistingDirectoryIsUsed) {
+  fs::create_directories(dir_);
+  WriteRun(dir_, false, 4);
+  EXPECT_EQ(Read(dir_ + "/rows.jsonl"), "{\"i\":4}\n");
 }
 
 TEST_F(ResultWriterTest, UnwritableDirectoryIsNamed) {
@@ -94,10 +146,11 @@ TEST_F(ResultWriterTest, UnwritableDirectoryIsNamed) {
   ASSERT_FALSE(w.ok());
   EXPECT_NE(w.status().message().find("/proc/quest_x"), std::string::npos) << w.status().message();
   if (::geteuid() != 0) {  // root writes anywhere
-    fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+    const fs::path parent = fs::path(dir_).parent_path();
+    fs::create_directories(parent);
+    fs::permissions(parent, fs::perms::owner_read | fs::perms::owner_exec);
     Result<std::unique_ptr<ResultWriter>> ro = ResultWriter::Open(dir_);
-    fs::permissions(dir_, fs::perms::owner_all);
+    fs::permissions(parent, fs::perms::owner_all);
     ASSERT_FALSE(ro.ok());
     EXPECT_NE(ro.status().message().find(dir_), std::string::npos) << ro.status().message();
   }

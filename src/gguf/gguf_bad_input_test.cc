@@ -304,6 +304,11 @@ TEST(GgufBadInput, Alignment) {
   ExpectError(w.Serialize(), "alignment 48 is not a power of two");
   w.SetU32(kGgufAlignmentKey, 0);
   ExpectError(w.Serialize(), "alignment 0 is not a power of two");
+  // Powers of two below 8 would leave f32 tensors misaligned.
+  for (uint32_t a : {1u, 2u, 4u}) {
+    w.SetU32(kGgufAlignmentKey, a);
+    ExpectError(w.Serialize(), StrFormat("alignment %u is not a multiple of 8", a));
+  }
   w.SetString(kGgufAlignmentKey, "32");
   ExpectError(w.Serialize(), "has type string, expected an integer");
   w.SetI32(kGgufAlignmentKey, -32);

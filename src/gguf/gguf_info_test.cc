@@ -42,7 +42,8 @@ TEST(GgufInfo, Json) {
   EXPECT_EQ(j["totals"]["tensors"], ts.size());
   EXPECT_EQ(j["totals"]["bytes"], bytes_total);
   EXPECT_EQ(j["totals"]["by_type"]["f16"]["tensors"], 1);
-  EXPECT_FALSE(j.dump().empty());
+  // Serializable (valid UTF-8 throughout) and parses back to itself.
+  EXPECT_EQ(nlohmann::json::parse(j.dump()), j);
 }
 
 TEST(GgufInfo, JsonSurvivesInvalidUtf8) {

@@ -59,7 +59,9 @@ TEST_P(GgufModel, OpensWithArchitectureAndTensorsInsideTheFile) {
   Result<const std::vector<std::string>*> tokens = f->GetStringArray("tokenizer.ggml.tokens");
   ASSERT_TRUE(tokens.ok()) << tokens.status().message();
   EXPECT_GT((*tokens)->size(), 1000u);
-  EXPECT_FALSE(GgufInfoJson(*f).dump().empty());
+  const nlohmann::json info = GgufInfoJson(*f);
+  EXPECT_EQ(nlohmann::json::parse(info.dump()), info);  // serializable: valid UTF-8 throughout
+  EXPECT_EQ(info["totals"]["tensors"], f->tensors().size());
   EXPECT_NE(GgufInfoText(*f).find("total: "), std::string::npos);
 }
 

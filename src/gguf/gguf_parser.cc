@@ -250,6 +250,12 @@ class GgufParser {
       return Error(v->offset, StrFormat("metadata \"%s\"", kGgufAlignmentKey),
                    StrFormat("alignment %u is not a power of two", *a));
     }
+    // The GGUF spec asks for a multiple of 8; below 4, f32 tensors would be
+    // read through misaligned pointers (undefined behaviour).
+    if (*a % 8 != 0) {
+      return Error(v->offset, StrFormat("metadata \"%s\"", kGgufAlignmentKey),
+                   StrFormat("alignment %u is not a multiple of 8 (GGUF requires it)", *a));
+    }
     f_.alignment_ = *a;
     return Status();
   }

@@ -137,7 +137,8 @@ void GgufWriter::SetRaw(std::string key, GgufValueType type, std::vector<uint8_t
 }
 
 void GgufWriter::SetAlignment(uint32_t alignment) {
-  QE_CHECK(alignment != 0 && std::has_single_bit(alignment), "alignment %u", alignment);
+  // GGUF: a power of two and a multiple of 8 (the reader refuses others).
+  QE_CHECK(alignment >= 8 && std::has_single_bit(alignment), "alignment %u", alignment);
   alignment_ = alignment;
   SetU32(kGgufAlignmentKey, alignment);
 }

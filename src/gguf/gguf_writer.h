@@ -41,7 +41,7 @@ class GgufWriter {
   // in the file (for arrays of arrays, and for tests that need odd values).
   void SetRaw(std::string key, GgufValueType type, std::vector<uint8_t> payload);
 
-  // general.alignment (a power of two, QE_CHECK); data offsets and the data
+  // general.alignment (a power of two, at least 8; QE_CHECK); data offsets and the data
   // section are aligned to it. Without a call, 32 and no key is written.
   void SetAlignment(uint32_t alignment);
 

@@ -1,6 +1,7 @@
 // make-model writes loadable, deterministic GGUF files; the quantizers invert
 // the reference dequantizers within half a step; on a tiny random llama, Quest
-// with a budget covering the context is exactly dense (fast, no download).
+// with a budget covering the context is exactly dense, below it reads less
+// (fast, no download).
 #include "src/model/make_model.h"
 
 #include <gtest/gtest.h>
@@ -80,15 +81,19 @@ TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
     EXPECT_EQ((*m)->config().num_layers, 2);
     EXPECT_EQ((*m)->config().vocab_size, 1024);
 
-    // Quest with a budget covering the context is exactly dense.
+    // Quest with a budget covering the context takes the dense path exactly;
+    // with a budget of 2 of its 7 pages it scores and drops pages: it reads
+    // less KV than dense and its logits move.
     std::vector<int32_t> prompt(100);
     for (int i = 0; i < 100; ++i) prompt[i] = 256 + (i * 37) % 700;
     std::vector<std::vector<float>> logits;
-    for (AttentionMethod method : {AttentionMethod::kDense, AttentionMethod::kQuest}) {
+    std::vector<double> kv_bytes;
+    for (int budget : {0, 128, 32}) {  // 0: dense
       SessionOptions so;
       so.context = 128;
-      so.attention.method = method;
-      so.attention.quest.budget = 128;
+      so.attention.method = budget == 0 ? AttentionMethod::kDense : AttentionMethod::kQuest;
+      so.attention.quest.budget = budget == 0 ? 128 : budget;
+      so.attention.page_size = 16;
       so.attention.dense_layers = 0;
       auto s = Session::Create(**m, so);
       ASSERT_TRUE(s.ok());
@@ -97,8 +102,12 @@ TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
       for (int i = 0; i < 5; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], l.data()).ok());
       for (float v : l) ASSERT_TRUE(std::isfinite(v));
       logits.push_back(l);
+      kv_bytes.push_back((*s)->last_kv_bytes_read());
     }
     EXPECT_EQ(logits[0], logits[1]);
+    EXPECT_EQ(kv_bytes[0], kv_bytes[1]);
+    EXPECT_LT(kv_bytes[2], kv_bytes[0]) << "selection ran: 2 of 7 pages per layer";
+    EXPECT_NE(logits[0], logits[2]);
     std::remove(o.output.c_str());
   }
 }

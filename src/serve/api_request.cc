@@ -179,12 +179,12 @@ std::optional<ApiError> ReadSampling(const json& j, ApiRequest* r) {
   if (!(s.min_p >= 0 && s.min_p < 1)) return Bad("min_p", "'min_p' must be in [0, 1)");
   if (auto e = ReadFloat(j, "repetition_penalty", &s.repeat_penalty)) return e;
   if (!(s.repeat_penalty > 0)) return Bad("repetition_penalty", "'repetition_penalty' must be > 0");
-  if (auto e = ReadFloat(j, "frequency_penalty", &r->frequency_penalty)) return e;
-  if (!(r->frequency_penalty >= -2 && r->frequency_penalty <= 2)) {
+  if (auto e = ReadFloat(j, "frequency_penalty", &s.frequency_penalty)) return e;
+  if (!(s.frequency_penalty >= -2 && s.frequency_penalty <= 2)) {
     return Bad("frequency_penalty", "'frequency_penalty' must be in [-2, 2]");
   }
-  if (auto e = ReadFloat(j, "presence_penalty", &r->presence_penalty)) return e;
-  if (!(r->presence_penalty >= -2 && r->presence_penalty <= 2)) {
+  if (auto e = ReadFloat(j, "presence_penalty", &s.presence_penalty)) return e;
+  if (!(s.presence_penalty >= -2 && s.presence_penalty <= 2)) {
     return Bad("presence_penalty", "'presence_penalty' must be in [-2, 2]");
   }
   if (j.contains("seed") && !j["seed"].is_null()) {

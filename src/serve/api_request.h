@@ -29,7 +29,6 @@ struct ApiRequest {
   std::string model;                  // "" when absent
   std::optional<int> max_tokens;
   SamplerOptions sampling;            // the server's defaults, overridden by the body
-  float frequency_penalty = 0, presence_penalty = 0;
   std::vector<std::string> stop;
   bool stream = false;
   bool include_usage = false;

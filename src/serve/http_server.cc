@@ -273,12 +273,20 @@ void HttpServer::Complete(const httplib::Request& req, httplib::Response& res, b
     err.param = chat ? "messages" : "prompt";
     return SendError(res, err);
   }
+  const AttentionPolicy policy = *MakePolicy(r.policy, "quest.");
+  if (e->check_policy) {
+    if (Status st = e->check_policy(policy); !st.ok()) {
+      ApiError err = Error(400, st.message());
+      err.param = "quest.dense_layers";
+      return SendError(res, err);
+    }
+  }
   GenerationRequest g;
   g.prompt = std::move(tokens);
   g.max_tokens = max_tokens;
   g.sampling = r.sampling;
   g.ignore_eos = r.ignore_eos;
-  g.policy = *MakePolicy(r.policy, "quest.");
+  g.policy = policy;
   std::shared_ptr<TokenStream> stream;
   const Scheduler::Admission a = e->scheduler->Submit(std::move(g), &stream);
   if (a != Scheduler::Admission::kQueued) {

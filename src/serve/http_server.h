@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,8 @@ struct ServingEngine {
   const ChatTemplate* chat = nullptr;  // null: the model has no chat template
   Scheduler* scheduler = nullptr;
   ApiRequest defaults;  // the server's sampling and policy flags
+  // The checks of a request's policy that need the model (e.g. dense layers).
+  std::function<Status(const AttentionPolicy&)> check_policy;
 };
 
 class HttpServer {

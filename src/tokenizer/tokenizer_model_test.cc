@@ -3,7 +3,6 @@
 // by jinja2, and encode speed on a long text.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -29,7 +28,7 @@ struct Loaded {
   std::optional<Tokenizer> tokenizer;
 };
 
-// Loads once per model; skips when the file is not installed.
+// Loads once per model; a missing model file fails (as every model test does).
 const Loaded* Load(const Model& m) {
   static std::map<std::string, Loaded> cache;
   auto it = cache.find(m.name);
@@ -37,16 +36,13 @@ const Loaded* Load(const Model& m) {
   Loaded& l = cache[m.name];
   const std::string path = std::string(QUEST_MODELS_DIR) + "/" + m.file;
   Result<GgufFile> f = GgufFile::Open(path);
+  EXPECT_TRUE(f.ok()) << f.status().message() << " (run `make setup`)";
   if (!f.ok()) return &l;
-  const auto t0 = std::chrono::steady_clock::now();
   Result<Vocab> v = LoadVocab(*f);
   EXPECT_TRUE(v.ok()) << v.status().message();
   if (!v.ok()) return &l;
   Result<Tokenizer> t = Tokenizer::Create(std::move(*v));
   EXPECT_TRUE(t.ok()) << t.status().message();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[%s] LoadVocab + Create: %.3f s\n", m.name, s);
-  EXPECT_LT(s, 1.0);
   l.gguf.emplace(std::move(*f));
   if (t.ok()) l.tokenizer.emplace(std::move(*t));
   return &l;
@@ -62,7 +58,7 @@ class ModelTest : public ::testing::TestWithParam<Model> {
  protected:
   void SetUp() override {
     loaded_ = Load(GetParam());
-    if (!loaded_->tokenizer) GTEST_SKIP() << GetParam().file << " not installed under models/";
+    ASSERT_TRUE(loaded_->tokenizer) << GetParam().file << ": no tokenizer (see above)";
   }
   const Tokenizer& tok() const { return *loaded_->tokenizer; }
   const Loaded* loaded_ = nullptr;
@@ -165,7 +161,8 @@ TEST_P(ModelTest, ChatTemplateMatchesJinja) {
   }
 }
 
-TEST_P(ModelTest, EncodeSpeedOnLongText) {
+// Long text encodes whole and decodes back (its speed is a benchmark's concern).
+TEST_P(ModelTest, LongTextEncodesAndDecodesWhole) {
   // About 32k tokens of varied text, built from the goldens.
   const nlohmann::json cases = ReadJson(std::string(GetParam().name) + ".json");
   std::string text;
@@ -176,13 +173,9 @@ TEST_P(ModelTest, EncodeSpeedOnLongText) {
       text += rep % 2 ? "\n" : " The quick brown fox jumps over the lazy dog. ";
     }
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<int32_t> ids = tok().Encode(text, true, false);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[%s] encoded %zu bytes -> %zu tokens in %.3f s (%.0f tokens/s)\n", GetParam().name,
-              text.size(), ids.size(), s, ids.size() / s);
+  const std::vector<int32_t> ids = tok().Encode(text, /*add_special=*/false, false);
   EXPECT_GT(ids.size(), 25000u);
-  EXPECT_EQ(tok().Decode(ids).size(), text.size() + (tok().vocab().add_bos ? 5 : 0));
+  EXPECT_EQ(tok().Decode(ids), text);
 }
 
 INSTANTIATE_TEST_SUITE_P(Real, ModelTest, ::testing::ValuesIn(kModels),

@@ -57,21 +57,35 @@ class Status {
   std::optional<std::string> message_;
 };
 
-// A value or an error Status.
+// A value or an error Status. Misuse is a programmer bug and aborts with
+// file:line: a Result made from an ok Status (it would hold neither), and
+// reading the value of an error.
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    if (status_.ok()) CheckFailed(__FILE__, __LINE__, "!status.ok()", "Result from an ok Status");
+  }
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() { return *value_; }
+  T& value() { return Checked(); }
+  const T& value() const { return Checked(); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &Checked(); }
+  T& operator*() { return Checked(); }
+  const T& operator*() const { return Checked(); }
 
  private:
+  T& Checked() {
+    if (!value_) CheckFailed(__FILE__, __LINE__, "ok()", "value of an error: %s", Msg());
+    return *value_;
+  }
+  const T& Checked() const {
+    if (!value_) CheckFailed(__FILE__, __LINE__, "ok()", "value of an error: %s", Msg());
+    return *value_;
+  }
+  const char* Msg() const { return status_.message().c_str(); }
   std::optional<T> value_;
   Status status_;
 };

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "src/util/mapped_file_fault.h"
+
 namespace quest {
 
 Result<MappedFile> MappedFile::Open(const std::string& path) {
@@ -39,6 +41,7 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
     return Status::Error(
         StrFormat("%s: cannot mmap %zu bytes: %s", path.c_str(), size, std::strerror(err)));
   }
+  RegisterMapping(static_cast<const uint8_t*>(addr), size, path);
   return MappedFile(path, static_cast<const uint8_t*>(addr), size);
 }
 
@@ -60,7 +63,10 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 }
 
 void MappedFile::Unmap() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr) {
+    UnregisterMapping(data_);
+    ::munmap(const_cast<uint8_t*>(data_), size_);
+  }
   data_ = nullptr;
   size_ = 0;
 }

@@ -2,6 +2,8 @@
 // handles empty files and moves.
 #include "src/util/mapped_file.h"
 
+#include "src/util/mapped_file_fault.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -55,6 +57,24 @@ TEST(MappedFile, ErrorsNameThePathAndReason) {
   Result<MappedFile> dir = MappedFile::Open(std::filesystem::temp_directory_path().string());
   ASSERT_FALSE(dir.ok());
   EXPECT_NE(dir.status().message().find("not a regular file"), std::string::npos);
+}
+
+// A file truncated while mapped: the read past its new end names the file
+// and the offset (exit code 1) instead of dying of a bare SIGBUS.
+TEST(MappedFileDeathTest, TruncationWhileMappedNamesTheFile) {
+  const std::string path = TempPath("truncated");
+  { std::ofstream(path, std::ios::binary) << std::string(3 * 4096, 'x'); }
+  EXPECT_EXIT(
+      {
+        InstallMappedFileFaultHandler();
+        Result<MappedFile> f = MappedFile::Open(path);
+        if (!f.ok()) std::abort();
+        if (truncate(path.c_str(), 0) != 0) std::abort();
+        volatile uint8_t b = f->data()[2 * 4096 + 5];
+        (void)b;
+      },
+      ::testing::ExitedWithCode(1), path + ": the file changed while in use.*offset 8197");
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "src/kv/kv_cache.h"
 #include "src/quest/page_select.h"
 #include "src/util/aligned.h"
+#include "src/util/memory.h"
+#include "src/util/threads.h"
 #include "tools/bench/read_probe.h"
 
 namespace quest {
@@ -104,7 +106,7 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
     return bad("working-set-gb", std::to_string(o.working_set_gb), "must be > 0");
   }
   if (!(o.membw_gb > 0)) return bad("membw-gb", std::to_string(o.membw_gb), "must be > 0");
-  if (o.threads < 0) return bad("threads", std::to_string(o.threads), "must be >= 0 (0: all)");
+  if (Result<int> t = ResolveThreads(o.threads); !t.ok()) return t.status();
   if (o.repeats <= 0) return bad("repeats", std::to_string(o.repeats), "must be > 0");
   if (auto s = ParseSemantics(o.semantics); !s.ok())
     return bad("semantics", o.semantics, s.status().message().c_str());
@@ -117,12 +119,27 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
   if (o.kv_type != "f16" && o.kv_type != "f32") {
     return bad("kv-type", o.kv_type, "expected f16 or f32");
   }
+  // Sizes in 64 bits and against memory before anything is allocated.
+  QE_RETURN_IF_ERROR(CheckFitsInMemory(o.membw_gb * 1e9, StrFormat("--membw-gb %g", o.membw_gb)));
+  if (o.layers == 0) {
+    QE_RETURN_IF_ERROR(CheckFitsInMemory(o.working_set_gb * 1e9,
+                                         StrFormat("--working-set-gb %g", o.working_set_gb)));
+  }
+  const size_t es = o.kv_type == "f16" ? 2 : 4;
+  for (int c : o.contexts) {
+    // One layer at least (--layers 0 rounds up to whole layers).
+    const double layer_bytes = static_cast<double>(c) * o.kv_heads * o.head_dim * es * 2;
+    const double kv_bytes = layer_bytes * std::max(1, o.layers);
+    QE_RETURN_IF_ERROR(CheckFitsInMemory(
+        kv_bytes, o.layers > 0 ? StrFormat("--context %d with --layers %d", c, o.layers)
+                               : StrFormat("--context %d", c)));
+  }
   return Status();
 }
 
 Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::ostream& progress) {
   QE_RETURN_IF_ERROR(ValidateAttentionBench(o));
-  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  const int threads = ResolveThreads(o.threads).value();
   const KvType type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
   const size_t es = KvTypeSize(type);
   // The probe runs once per repeat, between the dense and the Quest timing:
@@ -146,7 +163,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
     c.head_dim = o.head_dim;
     c.page_size = o.page_size;
     c.type = type;
-    c.num_pages = (context + o.page_size - 1) / o.page_size;
+    c.num_pages = static_cast<int>((int64_t{context} + o.page_size - 1) / o.page_size);
     progress << "filling KV cache: " << layers << " layers x " << context << " tokens ("
              << layers * layer_kv_bytes / 1e9 << " GB K+V)\n";
     Result<KvCache> made = KvCache::Create(c);

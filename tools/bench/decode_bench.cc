@@ -11,8 +11,11 @@
 #include <string>
 
 #include "src/engine/model.h"
+#include "src/engine/policy_flags.h"
 #include "src/engine/session.h"
 #include "src/kernels/kernels.h"
+#include "src/util/memory.h"
+#include "src/util/threads.h"
 #include "tools/bench/read_probe.h"
 
 namespace quest {
@@ -78,28 +81,38 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
   if (o.kv_fill != "auto" && o.kv_fill != "prefill" && o.kv_fill != "synthetic") {
     return Status::Error("invalid --kv-fill " + o.kv_fill + " (expected auto, prefill, synthetic)");
   }
+  // The policy flags validated as generate and the server do.
+  PolicyFlags flags;
+  flags.attention = "quest";
+  flags.budget = o.budget;
+  flags.page_size = o.page_size;
+  flags.semantics = o.semantics;
+  flags.gqa = o.gqa;
+  flags.dense_layers = o.dense_layers;
+  flags.sink_pages = o.sink_pages;
   AttentionPolicy quest_policy;
-  quest_policy.quest.budget = o.budget;
-  quest_policy.page_size = o.page_size;
-  quest_policy.dense_layers = o.dense_layers;
-  if (o.sink_pages < 0) {
-    return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", o.sink_pages));
-  }
-  quest_policy.quest.sink_pages = o.sink_pages;
-  Result<Semantics> sem = ParseSemantics(o.semantics);
-  if (!sem.ok()) return Status::Error("invalid --semantics: " + sem.status().message());
-  quest_policy.quest.semantics = *sem;
-  Result<GqaMode> gqa = ParseGqaMode(o.gqa);
-  if (!gqa.ok()) return Status::Error("invalid --gqa: " + gqa.status().message());
-  quest_policy.quest.gqa = *gqa;
+  QE_ASSIGN_OR_RETURN(quest_policy, MakePolicy(flags));
   AttentionPolicy dense_policy = quest_policy;
   dense_policy.method = AttentionMethod::kDense;
 
+  QE_RETURN_IF_ERROR(CheckFitsInMemory(o.membw_gb * 1e9, StrFormat("--membw-gb %g", o.membw_gb)));
+  int threads = 0;
+  QE_ASSIGN_OR_RETURN(threads, ResolveThreads(o.threads));
+
   const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
-  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   Result<std::unique_ptr<Model>> model = Model::Load(path, LoadOptions{o.repack, threads});
   if (!model.ok()) return model.status();
   const ModelConfig& c = (*model)->config();
+  QE_RETURN_IF_ERROR(CheckPolicyForModel(quest_policy, c));
+  // Every depth checked before the warm-up prefill spends its time.
+  for (int depth : o.depths) {
+    if (int64_t{depth} + 2 * int64_t{o.steps} + 2 > c.context_length) {
+      return Status::Error(StrFormat(
+          "invalid --depth %d: with --steps %d it needs %lld tokens; the model's context is %d",
+          depth, o.steps, static_cast<long long>(int64_t{depth} + 2 * int64_t{o.steps} + 2),
+          c.context_length));
+    }
+  }
   const bool random_model =
       (*model)->gguf().Has("general.name") &&
       (*model)->gguf().GetString("general.name").value().rfind("quest random", 0) == 0;
@@ -145,10 +158,6 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
   nlohmann::json rows = nlohmann::json::array();
   const double weights_gb = (*model)->weights().total_bytes / 1e9;
   for (int depth : o.depths) {
-    if (depth + 2 * o.steps + 2 > c.context_length) {
-      return Status::Error(StrFormat("invalid --depth %d: the model's context is %d tokens", depth,
-                                     c.context_length));
-    }
     SessionOptions so;
     so.context = depth + 2 * o.steps + 2;
     so.threads = threads;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "src/engine/policy_flags.h"
 #include "src/engine/session.h"
 #include "src/tokenizer/tokenizer.h"
 #include "src/tokenizer/vocab.h"
@@ -49,10 +50,20 @@ int RunRecall(const RecallOptions& o) {
     return Fail(StrFormat("--file holds %zu tokens, fewer than --tokens %d", t.size(), o.tokens));
   }
   t.resize(o.tokens);
+  const int64_t context = int64_t{o.tokens} + o.steps;  // 64 bits: both may be near INT_MAX
+  if (context > (*m)->config().context_length) {
+    return Fail(StrFormat("invalid --tokens %d with --steps %d: %lld tokens exceed the model's "
+                          "context of %d",
+                          o.tokens, o.steps, static_cast<long long>(context),
+                          (*m)->config().context_length));
+  }
   SessionOptions so;
-  so.context = o.tokens + o.steps;
+  so.context = static_cast<int>(context);
   so.attention.quest.budget = o.budget;
   so.attention.dense_layers = o.dense_layers;
+  if (Status st = CheckPolicyForModel(so.attention, (*m)->config()); !st.ok()) {
+    return Fail(st.message());
+  }
   so.measure_selection_recall = true;
   Result<std::unique_ptr<Session>> s = Session::Create(**m, so);
   if (!s.ok()) return Fail(s.status().message());

@@ -25,6 +25,14 @@ expect_bad_input("--semantics fast" bench attention ${small} --semantics fast)
 expect_bad_input("--budget" bench attention ${small} --budget abc)
 expect_bad_input("--nope" bench attention --nope)
 expect_bad_input("subcommand" frobnicate)
+# Sizes: threads bounded by the processors, memory by the machine's, pages in 64 bits.
+expect_bad_input("--threads 100000: this machine has" bench attention ${small} --threads 100000)
+expect_bad_input("--threads 2147483647: this machine has" bench attention ${small} --threads 2147483647)
+expect_bad_input("--threads -1" bench attention ${small} --threads -1)
+expect_bad_input("--working-set-gb 1000: needs" bench attention --context 64 --membw-gb 0.01 --working-set-gb 1000)
+expect_bad_input("--membw-gb 1000: needs" bench attention --context 64 --membw-gb 1000)
+expect_bad_input("--context 2147483647: needs" bench attention ${small} --context 2147483647)
+expect_bad_input("--context 2147483647 with --layers 2: needs" bench attention ${small} --layers 2 --context 2147483647)
 
 # And a tiny valid run prints a JSON array with the documented fields.
 execute_process(COMMAND ${QUEST} bench attention ${small} --layers 2 --budget 32 --heads 4 --kv-heads 2

@@ -10,6 +10,7 @@
 namespace quest {
 
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitOutOfMemory = 3;
 
 struct Command {
   CLI::App* app = nullptr;

@@ -26,6 +26,12 @@ void AddSamplerFlags(CLI::App* app, SamplerOptions* s) {
   app->add_option("--min-p", s->min_p, "min-p (0: off)")->capture_default_str();
   app->add_option("--repeat-penalty", s->repeat_penalty, "repetition penalty (1: off)")
       ->capture_default_str();
+  app->add_option("--frequency-penalty", s->frequency_penalty,
+                  "subtracts this times a token's count in the output so far (0: off)")
+      ->capture_default_str();
+  app->add_option("--presence-penalty", s->presence_penalty,
+                  "subtracts this from tokens already in the output (0: off)")
+      ->capture_default_str();
   app->add_option("--seed", s->seed, "sampling seed")->capture_default_str();
 }
 

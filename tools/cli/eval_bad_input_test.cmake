@@ -26,6 +26,37 @@ expect_bad_eval("--depths 1.5" passkey --lengths 256 --depths 1.5 --out ${OUT})
 expect_bad_eval("--tokens 1" ppl --tokens 1 --out ${OUT})
 expect_bad_eval("/proc/quest_no_such_dir" passkey --lengths 256 --out /proc/quest_no_such_dir/x)
 expect_bad_eval("--out" passkey --lengths 256)
+expect_bad_eval("--threads 100000: this machine has" passkey --lengths 256 --threads 100000 --out ${OUT})
+expect_bad_eval("--dense-layers 1000: the model has" passkey --lengths 256 --dense-layers 1000 --out ${OUT})
+expect_bad_eval("--sink-pages 100000" passkey --lengths 256 --sink-pages 100000 --out ${OUT})
+
+# The bad-input contract of generate (the default model).
+function(expect_bad_generate expected)
+  execute_process(COMMAND ${QUEST} generate ${ARGN} RESULT_VARIABLE rc ERROR_VARIABLE err
+                  OUTPUT_VARIABLE out TIMEOUT 120)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "${expected}")
+    message(FATAL_ERROR "quest generate ${ARGN}: exit code ${rc} (expected 2), message must name "
+                        "'${expected}':\n${err}")
+  endif()
+endfunction()
+expect_bad_generate("--threads 100000: this machine has" -p hi -n 1 --threads 100000)
+expect_bad_generate("--threads 2147483647: this machine has" -p hi -n 1 --threads 2147483647)
+expect_bad_generate("--dense-layers 1000: the model has 18 layers" -p hi -n 1 --dense-layers 1000)
+expect_bad_generate("--sink-pages 100000: 16-token pages leave no room" -p hi -n 1 --sink-pages 100000)
+expect_bad_generate("--system needs --chat" -p hi -n 1 --system "be brief")
+# An empty argument cannot pass through a function's ARGN: called directly.
+execute_process(COMMAND ${QUEST} generate -p "" -n 1 RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "invalid -p '': the prompt is empty")
+  message(FATAL_ERROR "quest generate -p '': exit code ${rc}\n${err}")
+endif()
+expect_bad_generate("give a prompt" -n 1)
+expect_bad_generate("do not fit the context" -p hi -n 2147483647)
+# bench decode refuses a depth past the model's context before any prefill.
+execute_process(COMMAND ${QUEST} bench decode --depth 10000000 --membw-gb 0.01
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out TIMEOUT 120)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--depth 10000000" OR err MATCHES "prefill")
+  message(FATAL_ERROR "bench decode --depth 10000000: exit code ${rc}\n${err}")
+endif()
 
 # quest generate (same model): an unknown --attention names the value and the
 # methods; an eviction baseline is a valid choice.
@@ -64,6 +95,34 @@ endforeach()
 if(NOT EXISTS ${OUT}/summary.csv)
   message(FATAL_ERROR "no summary.csv in ${OUT}")
 endif()
+
+# A finished --out survives a later run's flag error, and is refused unless
+# --overwrite, which replaces it whole (rows of the new run only).
+set(tiny passkey --lengths 160 --depths 0.5 --samples 1 --methods dense --no-plots --out ${OUT})
+execute_process(COMMAND ${QUEST} eval ${tiny} --budgets 0 RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT EXISTS ${OUT}/summary.json OR NOT EXISTS ${OUT}/summary.csv)
+  message(FATAL_ERROR "a flag error removed the finished run in ${OUT} (${rc}):\n${err}")
+endif()
+execute_process(COMMAND ${QUEST} eval ${tiny} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "already holds results")
+  message(FATAL_ERROR "eval into a finished --out: exit code ${rc}\n${err}")
+endif()
+execute_process(COMMAND ${QUEST} eval ${tiny} --overwrite RESULT_VARIABLE rc ERROR_VARIABLE err)
+file(STRINGS ${OUT}/rows.jsonl rows)
+list(LENGTH rows n)
+if(NOT rc EQUAL 0 OR NOT n EQUAL 1)
+  message(FATAL_ERROR "eval --overwrite: exit code ${rc}, ${n} rows (want 1)\n${err}")
+endif()
+
+# No user string reaches a shell: an --out full of shell syntax, with plots on.
+set(hostile "${OUT}_q'$(touch ${OUT}_PWNED)'x")
+file(REMOVE_RECURSE "${hostile}" ${OUT}_PWNED)
+execute_process(COMMAND ${QUEST} eval passkey --lengths 160 --depths 0.5 --samples 1 --methods dense
+                --out "${hostile}" RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR EXISTS ${OUT}_PWNED OR NOT EXISTS "${hostile}/summary.json")
+  message(FATAL_ERROR "eval --out with shell syntax: exit code ${rc}, or the command ran\n${err}")
+endif()
+file(REMOVE_RECURSE "${hostile}")
 
 # `quest bench decode --json` on the default model: only a JSON array on stdout,
 # one object per depth with the documented fields; at a depth past the budget

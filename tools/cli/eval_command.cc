@@ -52,6 +52,7 @@ void AddCommonFlags(CLI::App* c, EvalFlags* f) {
   c->add_option("--threads", f->h.threads, "threads (0: all)")->capture_default_str();
   c->add_option("--out", f->h.out_dir, "output directory (rows.jsonl, summary.json/csv, plots)")
       ->required();
+  c->add_flag("--overwrite", f->h.overwrite, "replace the results already in --out");
   c->add_flag("--json", f->h.json, "print the summary as JSON on stdout");
   c->add_flag("--no-plots", f->no_plots, "skip the PNG plots");
   c->add_flag("--verbose", f->h.verbose, "print every prefill and answer on stderr");

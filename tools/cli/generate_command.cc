@@ -15,6 +15,7 @@
 #include "src/tokenizer/chat_template.h"
 #include "src/tokenizer/tokenizer.h"
 #include "src/tokenizer/vocab.h"
+#include "src/util/threads.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 
@@ -24,6 +25,7 @@ namespace {
 struct GenerateOptions {
   std::string model;
   std::string prompt;
+  bool prompt_given = false;  // -p was on the command line (maybe empty)
   std::string prompt_file;
   int n_predict = 64;
   int context = 0;
@@ -47,19 +49,23 @@ int Fail(const std::string& message) {
 }
 
 int RunGenerate(GenerateOptions o) {
-  if (o.prompt.empty() == o.prompt_file.empty()) {
-    return Fail("give exactly one of -p PROMPT and -f FILE");
-  }
+  if (o.prompt_given && !o.prompt_file.empty()) return Fail("give one of -p PROMPT and -f FILE");
+  if (!o.prompt_given && o.prompt_file.empty()) return Fail("give a prompt: -p PROMPT or -f FILE");
+  if (o.prompt_given && o.prompt.empty()) return Fail("invalid -p '': the prompt is empty");
   if (!o.prompt_file.empty()) {
     std::ifstream in(o.prompt_file, std::ios::binary);
     if (!in) return Fail("cannot read prompt file " + o.prompt_file);
     std::stringstream ss;
     ss << in.rdbuf();
     o.prompt = ss.str();
+    if (o.prompt.empty()) return Fail("the prompt file " + o.prompt_file + " is empty");
   }
+  if (!o.system.empty() && !o.chat) return Fail("--system needs --chat (the chat template)");
   if (o.n_predict < 0) return Fail(StrFormat("invalid -n %d: must be >= 0", o.n_predict));
   if (o.context < 0) return Fail(StrFormat("invalid -c %d: must be >= 0", o.context));
-  if (o.threads < 0) return Fail(StrFormat("invalid --threads %d: must be >= 0", o.threads));
+  Result<int> threads = ResolveThreads(o.threads);
+  if (!threads.ok()) return Fail(threads.status().message());
+  o.threads = *threads;
   if (Status s = o.sampler.Validate(); !s.ok()) return Fail(s.message());
   Result<AttentionPolicy> policy = MakePolicy(o.policy);
   if (!policy.ok()) return Fail(policy.status().message());
@@ -68,6 +74,7 @@ int RunGenerate(GenerateOptions o) {
   Result<std::unique_ptr<Model>> model = Model::Load(o.model, LoadOptions{o.repack, o.threads});
   if (!model.ok()) return Fail(model.status().message());
   const ModelConfig& c = (*model)->config();
+  if (Status st = CheckPolicyForModel(*policy, c); !st.ok()) return Fail(st.message());
   Result<Vocab> vocab = LoadVocab((*model)->gguf());
   if (!vocab.ok()) return Fail(vocab.status().message());
   Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
@@ -89,25 +96,28 @@ int RunGenerate(GenerateOptions o) {
     tokens = tok->Encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
   }
   if (tokens.empty()) return Fail("the prompt encodes to no tokens");
-  const int max_context = c.context_length;
-  int context = o.context > 0 ? o.context : std::min<int>(max_context, tokens.size() + o.n_predict);
+  // In 64 bits: -n may be as large as an int holds.
+  const int64_t max_context = c.context_length;
+  const int64_t wanted = static_cast<int64_t>(tokens.size()) + o.n_predict;
+  const int64_t context = o.context > 0 ? o.context : std::min(max_context, wanted);
   if (context > max_context) {
-    return Fail(StrFormat("invalid -c %d: the model's context is %d tokens", context, max_context));
+    return Fail(StrFormat("invalid -c %lld: the model's context is %lld tokens",
+                          static_cast<long long>(context), static_cast<long long>(max_context)));
   }
-  if (static_cast<int>(tokens.size()) + o.n_predict > context) {
+  if (wanted > context) {
     if (!o.truncate) {
       return Fail(StrFormat(
-          "the prompt is %zu tokens and -n %d more do not fit the context of %d tokens (use -c, "
+          "the prompt is %zu tokens and -n %d more do not fit the context of %lld tokens (use -c, "
           "or --truncate to keep the prompt's end)",
-          tokens.size(), o.n_predict, context));
+          tokens.size(), o.n_predict, static_cast<long long>(context)));
     }
-    const int keep = context - o.n_predict;
+    const int64_t keep = context - o.n_predict;
     if (keep <= 0) return Fail(StrFormat("-n %d leaves no room for the prompt", o.n_predict));
     tokens.erase(tokens.begin(), tokens.end() - keep);
   }
 
   SessionOptions so;
-  so.context = context;
+  so.context = static_cast<int>(context);
   so.threads = o.threads;
   so.attention = *policy;
   Result<std::unique_ptr<Session>> session = Session::Create(**model, so);
@@ -165,7 +175,7 @@ int RunGenerate(GenerateOptions o) {
       policy->quest.sink_pages, policy->dense_layers, tokens.size(), t_prefill,
       tokens.size() / t_prefill, decode_steps, t_decode,
       decode_steps > 0 ? decode_steps / t_decode : 0.0,
-      decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, context);
+      decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, static_cast<int>(context));
   if (o.repack) {
     std::fprintf(stderr, "repacked Q4_0 weights for decode: %.2f GB in memory\n",
                  (*model)->weights().repacked_bytes / 1e9);
@@ -179,7 +189,7 @@ Command AddGenerateCommand(CLI::App* app) {
   CLI::App* g = app->add_subcommand("generate", "generate text with dense or Quest attention");
   auto o = std::make_shared<GenerateOptions>();
   g->add_option("-m,--model", o->model, "GGUF model (default: the Gemma 3 270M of make setup)");
-  g->add_option("-p,--prompt", o->prompt, "prompt text");
+  CLI::Option* prompt = g->add_option("-p,--prompt", o->prompt, "prompt text");
   g->add_option("-f,--file", o->prompt_file, "read the prompt from a file");
   g->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str();
   g->add_option("-c,--context", o->context, "context size in tokens (0: prompt + n)")
@@ -193,7 +203,10 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template (one user turn)");
   g->add_option("--system", o->system, "with --chat: a system message");
   AddSamplerFlags(g, &o->sampler);
-  return {g, [o]() { return RunGenerate(*o); }};
+  return {g, [o, prompt]() {
+            o->prompt_given = prompt->count() > 0;
+            return RunGenerate(*o);
+          }};
 }
 
 }  // namespace quest

@@ -1,29 +1,17 @@
 // The `quest` command line: subcommands over the engine's layers. Bad flags get
 // one line naming the flag and value, and exit code 2.
 #include <cstdio>
-#include <vector>
+#include <new>
 
-#include "tools/cli/commands.h"
+#include "src/util/mapped_file_fault.h"
+#include "src/util/threads.h"
+#include "tools/cli/cli.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"quest: query-aware sparse (Quest) decode attention for long-context LLMs"};
-  app.require_subcommand(1);
-  CLI::App* bench = app.add_subcommand("bench", "benchmarks");
-  bench->require_subcommand(1);
-  std::vector<quest::Command> commands = {
-      quest::AddBenchAttentionCommand(bench),
-  };
-#ifdef QUEST_HAVE_MODEL_RUNTIME
-  commands.push_back(quest::AddGenerateCommand(&app));
-  commands.push_back(quest::AddServeCommand(&app));
-  commands.push_back(quest::AddInfoCommand(&app));
-  commands.push_back(quest::AddMakeModelCommand(&app));
-  commands.push_back(quest::AddBenchDecodeCommand(bench));
-  commands.push_back(quest::AddBenchRecallCommand(bench));
-#ifdef QUEST_HAVE_EVAL
-  for (quest::Command& c : quest::AddEvalCommands(&app)) commands.push_back(std::move(c));
-#endif
-#endif
+  quest::PreferPassiveOpenMpWait();  // before anything starts OpenMP
+  quest::InstallMappedFileFaultHandler();
+  quest::Cli cli = quest::MakeCli();
+  CLI::App& app = *cli.app;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -34,8 +22,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "quest: %s\nRun with --help for usage.\n", e.what());
     return quest::kExitBadInput;
   }
-  for (const quest::Command& c : commands) {
-    if (c.app->parsed()) return c.run();
+  for (const quest::Command& c : cli.commands) {
+    if (!c.app->parsed()) continue;
+    // Sizes are checked against memory up front; this catches what slips past
+    // (another process took the memory), so it is a message, not an abort.
+    try {
+      return c.run();
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "quest %s: out of memory\n", c.app->get_name().c_str());
+      return quest::kExitOutOfMemory;
+    }
   }
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "src/serve/http_server.h"
 #include "src/serve/scheduler.h"
 #include "src/tokenizer/vocab.h"
+#include "src/util/threads.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 
@@ -55,9 +56,6 @@ Status Validate(const ServeOptions& o) {
     return Status::Error(StrFormat("invalid --max-body-bytes %lld: must be > 0",
                                    static_cast<long long>(o.max_body_bytes)));
   }
-  if (o.sched.threads < 0) {
-    return Status::Error(StrFormat("invalid --threads %d: must be >= 0", o.sched.threads));
-  }
   if (o.drain_seconds < 0) {
     return Status::Error(StrFormat("invalid --drain-seconds %d: must be >= 0", o.drain_seconds));
   }
@@ -85,6 +83,9 @@ void WaitForSignal(const sigset_t& set) {
 
 int RunServe(ServeOptions o) {
   if (Status s = Validate(o); !s.ok()) return Fail(s.message());
+  Result<int> threads = ResolveThreads(o.sched.threads);
+  if (!threads.ok()) return Fail(threads.status().message());
+  o.sched.threads = *threads;
   if (o.model.empty()) o.model = DefaultModelPath();
   sigset_t set;
   sigemptyset(&set);
@@ -124,6 +125,7 @@ int RunServe(ServeOptions o) {
                                      o.sched.ctx_size, c.context_length));
   }
   const AttentionPolicy policy = *MakePolicy(o.policy);
+  if (Status st = CheckPolicyForModel(policy, c); !st.ok()) return fail_after_bind(st.message());
   o.sched.page_size = policy.page_size;
   o.sched.kv_type = policy.kv_type;
   for (int32_t id = 0; id < c.vocab_size; ++id) {
@@ -139,6 +141,9 @@ int RunServe(ServeOptions o) {
   engine.scheduler = sched->get();
   engine.defaults.sampling = o.sampler;
   engine.defaults.policy = o.policy;
+  engine.check_policy = [&c](const AttentionPolicy& p) {
+    return CheckPolicyForModel(p, c, "quest.");
+  };
   http.SetEngine(&engine);
   std::fprintf(stderr, "quest serve: ready (%s, %d slots of %d tokens, %d KV pages)\n",
                engine.model_id.c_str(), o.sched.parallel, o.sched.ctx_size,

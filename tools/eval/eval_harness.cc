@@ -12,12 +12,16 @@
 #include <map>
 #include <set>
 
+#include "src/engine/policy_flags.h"
 #include "src/engine/session.h"
+#include "src/eval/divergence.h"
 #include "src/eval/passkey.h"
 #include "src/eval/ruler.h"
 #include "src/eval/scoring.h"
 #include "src/eval/stats.h"
 #include "src/tokenizer/vocab.h"
+#include "src/util/subprocess.h"
+#include "src/util/threads.h"
 
 namespace quest::eval {
 namespace {
@@ -62,17 +66,6 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 
 int32_t Argmax(const std::vector<float>& v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-// log softmax in double.
-void LogSoftmax(const std::vector<float>& logits, std::vector<double>* out) {
-  double mx = -INFINITY;
-  for (float x : logits) mx = std::max(mx, static_cast<double>(x));
-  double sum = 0;
-  for (float x : logits) sum += std::exp(x - mx);
-  const double lse = mx + std::log(sum);
-  out->resize(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) (*out)[i] = logits[i] - lse;
 }
 
 AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
@@ -164,7 +157,15 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
           const std::vector<int> sinks =
               *m == AttentionMethod::kQuest ? o.sink_pages : std::vector<int>{0};
           for (int sp : sinks) {
-            for (int b : o.budgets) out.push_back(MethodConfig{*m, b, *s, *g, ps, sp});
+            for (int b : o.budgets) {
+              if (sp > MaxSinkPages(b, ps)) {
+                return Status::Error(StrFormat(
+                    "invalid --sink-pages %d: %d-token pages leave no room for selection within "
+                    "--budgets %d (at most %d sink pages)",
+                    sp, ps, b, MaxSinkPages(b, ps)));
+              }
+              out.push_back(MethodConfig{*m, b, *s, *g, ps, sp});
+            }
           }
         }
       }
@@ -177,16 +178,23 @@ Result<std::unique_ptr<Harness>> Harness::Create(const HarnessOptions& o) {
   std::vector<MethodConfig> configs;
   QE_ASSIGN_OR_RETURN(configs, ExpandConfigs(o));
   if (o.out_dir.empty()) return Status::Error("--out is required");
+  QE_RETURN_IF_ERROR(ResolveThreads(o.threads).status());
+  if (o.dense_layers < 0) {
+    return Status::Error(StrFormat("invalid --dense-layers %d: must be >= 0", o.dense_layers));
+  }
   const std::string path = o.model_path.empty() ? DefaultModelPath() : o.model_path;
   std::unique_ptr<Model> model;
   QE_ASSIGN_OR_RETURN(model, Model::Load(path));
+  AttentionPolicy layers;
+  layers.dense_layers = o.dense_layers;
+  QE_RETURN_IF_ERROR(CheckPolicyForModel(layers, model->config()));
   Result<Vocab> vocab = LoadVocab(model->gguf());
   if (!vocab.ok()) return vocab.status();
   Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
   if (!tok.ok()) return tok.status();
   // The output directory last: a bad flag or model leaves nothing behind.
   std::unique_ptr<ResultWriter> writer;
-  QE_ASSIGN_OR_RETURN(writer, ResultWriter::Open(o.out_dir));
+  QE_ASSIGN_OR_RETURN(writer, ResultWriter::Open(o.out_dir, o.overwrite));
   auto h = std::unique_ptr<Harness>(
       new Harness(o, std::move(configs), std::move(model), std::move(*tok), std::move(writer)));
   h->model_name_ = Basename(path);
@@ -225,7 +233,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
     }
   }
   for (int len : lengths) {
-    if (len <= 0 || len + 64 > max_context()) {
+    if (len <= 0 || len > max_context() - 64) {  // not len + 64: it may overflow
       return Status::Error(StrFormat(
           "invalid --lengths %d: must be in (0, %d] (the model's context %d minus 64 tokens for "
           "the answer)",
@@ -334,7 +342,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
   if (steps <= 0) return Status::Error(StrFormat("invalid --steps %d: must be > 0", steps));
   if (samples <= 0) return Status::Error(StrFormat("invalid --samples %d: must be > 0", samples));
   for (int len : lengths) {
-    if (len <= 0 || len + steps + 1 > max_context()) {
+    if (len <= 0 || int64_t{len} + steps + 1 > max_context()) {
       return Status::Error(StrFormat("invalid --length %d: length + steps must fit the context %d",
                                      len, max_context()));
     }
@@ -387,11 +395,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
           for (int i = 0; i < steps; ++i) {
             QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
             LogSoftmax(logits, &lp_method);
-            double d = 0;
-            for (int v = 0; v < vocab; ++v) {
-              d += std::exp(lp_dense[i][v]) * (lp_dense[i][v] - lp_method[v]);
-            }
-            kl[i] = std::max(0.0, d);
+            kl[i] = KlDivergence(lp_dense[i], lp_method);
             top1[i] = Argmax(logits) == top_dense[i];
           }
           auto& K = kl_all[{length, ci}];
@@ -439,7 +443,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
 }
 
 Status Harness::RunPpl(int tokens, int samples) {
-  if (tokens < 2 || tokens + 1 > max_context()) {
+  if (tokens < 2 || tokens > max_context() - 1) {
     return Status::Error(
         StrFormat("invalid --tokens %d: must be in [2, %d]", tokens, max_context() - 1));
   }
@@ -555,13 +559,13 @@ Status Harness::RunPpl(int tokens, int samples) {
   for (const auto& [ci, per_sample] : nll_all) {
     std::vector<double> pooled;
     for (const auto& v : per_sample) pooled.insert(pooled.end(), v.begin(), v.end());
-    const Interval iv = MeanWithStdErr(pooled);
+    const Interval iv = PerplexityOf(pooled);
     nlohmann::json row = {{"model", model_name_}, {"task", "ppl"}, {"length", tokens}};
     configs_[ci].Describe(&row);
     row["metric"] = "ppl";
-    row["value"] = std::exp(iv.value);
-    row["ci_low"] = std::exp(iv.low);
-    row["ci_high"] = std::exp(iv.high);
+    row["value"] = iv.value;
+    row["ci_low"] = iv.low;
+    row["ci_high"] = iv.high;
     row["n"] = iv.n;
     summary_.push_back(row);
     if (dense != nullptr && ci != dense_ci) {
@@ -634,24 +638,17 @@ Status Harness::Finish() {
     }
     summary.insert(summary.end(), s.begin(), s.end());
   }
-  if (!curves_.empty()) {
-    const std::string path = writer_->dir() + "/curves.json";
-    std::ofstream f(path + ".tmp");
-    f << curves_.dump(1) << "\n";
-    f.close();
-    if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-      return Status::Error("cannot write " + path);
-    }
-  }
+  if (!curves_.empty()) QE_RETURN_IF_ERROR(writer_->WriteFile("curves.json", curves_.dump(1) + "\n"));
   QE_RETURN_IF_ERROR(writer_->Finish(summary));
   if (opts_.json) std::printf("%s\n", nlohmann::json(summary).dump(1).c_str());
   if (opts_.plots) {
     const std::string repo = QUEST_REPO_DIR;
     const std::string py = repo + "/.venv/bin/python";
     if (access(py.c_str(), X_OK) == 0) {
-      const std::string cmd =
-          "'" + py + "' '" + repo + "/scripts/plot_eval.py' '" + writer_->dir() + "' >&2";
-      if (std::system(cmd.c_str()) != 0) {
+      // An argument vector, no shell: --out may hold any character.
+      Result<int> rc = RunProgram({py, repo + "/scripts/plot_eval.py", writer_->dir()},
+                                  /*stdout_to_stderr=*/true);
+      if (!rc.ok() || *rc != 0) {
         std::fprintf(stderr, "quest eval: plotting failed (the results are written)\n");
       }
     } else {

@@ -43,6 +43,7 @@ struct HarnessOptions {
   uint64_t seed = 1;
   int threads = 0;
   std::string out_dir;
+  bool overwrite = false;  // replace the results already in out_dir
   bool json = false;     // summary on stdout
   bool plots = true;     // run scripts/plot_eval.py with the repo's venv
   bool verbose = false;  // a line per prefill and per answer on stderr
