@@ -1,12 +1,16 @@
 #include "src/engine/policy_flags.h"
 
+#include <algorithm>
+
 #include "src/kv/kv_cache.h"
 
 namespace quest {
 
 Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& prefix) {
   // "invalid --budget 0: must be > 0", "invalid --gqa: unknown ...".
-  const auto bad = [&prefix](const std::string& field, const std::string& why) {
+  // JSON keys spell page-size as page_size.
+  const auto bad = [&prefix](std::string field, const std::string& why) {
+    if (prefix.rfind("--", 0) != 0) std::replace(field.begin(), field.end(), '-', '_');
     return Status::Error("invalid " + prefix + field + (why[0] == ':' ? "" : " ") + why);
   };
   AttentionPolicy p;

@@ -137,6 +137,18 @@ void KvCache::Release(Sequence* seq) {
   seq->length = 0;
 }
 
+int32_t KvCache::TakePage() {
+  if (free_.empty()) return -1;
+  const int32_t page = free_.back();
+  free_.pop_back();
+  return page;
+}
+
+void KvCache::FreePage(int32_t page) {
+  QE_CHECK(page >= 0 && page < config_.num_pages, "page %d outside the pool", page);
+  free_.push_back(page);
+}
+
 PagedKv KvCache::View(int layer) const {
   PagedKv view;
   view.k = kv_[layer].data();

@@ -60,6 +60,10 @@ class KvCache {
   void Advance(Sequence* seq, int n) const;
   // Returns the sequence's pages to the pool.
   void Release(Sequence* seq);
+  // One page from the pool (-1 when it is empty), and one page back: for
+  // owners that share pages between sequences (the prefix cache).
+  int32_t TakePage();
+  void FreePage(int32_t page);
   // Makes this cache an exact copy of src (same config): pages, metadata and
   // the free list, so src's sequences are valid here too. An explicit copy of
   // the whole pool (a snapshot), reusing this cache's allocation.

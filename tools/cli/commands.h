@@ -18,6 +18,7 @@ struct Command {
 
 Command AddBenchAttentionCommand(CLI::App* bench);
 Command AddGenerateCommand(CLI::App* app);
+Command AddServeCommand(CLI::App* app);
 Command AddInfoCommand(CLI::App* app);
 Command AddMakeModelCommand(CLI::App* app);
 Command AddBenchDecodeCommand(CLI::App* bench);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   };
 #ifdef QUEST_HAVE_MODEL_RUNTIME
   commands.push_back(quest::AddGenerateCommand(&app));
+  commands.push_back(quest::AddServeCommand(&app));
   commands.push_back(quest::AddInfoCommand(&app));
   commands.push_back(quest::AddMakeModelCommand(&app));
   commands.push_back(quest::AddBenchDecodeCommand(bench));
