@@ -141,12 +141,17 @@ class QuestServer:
     def post(self, path, body, headers=None, timeout=120.0):
         return self.request("POST", path, body, headers, timeout)
 
-    def open_stream(self, path, body, headers=None, timeout=120.0):
-        """Starts a streaming POST and returns an SseStream positioned after the headers."""
+    def open_stream(self, path, body, headers=None, timeout=120.0, wait_headers=True):
+        """Sends a streaming POST and returns an SseStream; with wait_headers, positioned
+        after the response headers (a server may send them only with the first token), else
+        right after the request was sent."""
         conn = self.connection(timeout)
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         conn.request("POST", path, body=json.dumps(body), headers=hdrs)
-        return SseStream(conn, conn.getresponse())
+        s = SseStream(conn)
+        if wait_headers:
+            s.wait_headers()
+        return s
 
     def metrics(self, headers=None):
         r = self.request("GET", "/metrics", headers=headers)
@@ -184,14 +189,21 @@ class Response:
 class SseStream:
     """Reads `data: ...` events of a server-sent-event response one at a time."""
 
-    def __init__(self, conn, response):
+    def __init__(self, conn):
         self.conn = conn
-        self.response = response
-        self.status = response.status
-        self.headers = {k.lower(): v for k, v in response.getheaders()}
+        self.response = None
+        self.status = None
+        self.headers = None
+
+    def wait_headers(self):
+        if self.response is None:
+            self.response = self.conn.getresponse()
+            self.status = self.response.status
+            self.headers = {k.lower(): v for k, v in self.response.getheaders()}
 
     def next_event(self):
         """The next event's data (a dict, or the string "[DONE]"), or None at the end."""
+        self.wait_headers()
         while True:
             line = self.response.readline()
             if not line:
@@ -215,6 +227,20 @@ class SseStream:
 
     def close(self):
         self.conn.close()
+
+
+def send_queue_bytes(server_port, client_port):
+    """Bytes the server has written to a loopback connection that its client has not yet
+    acknowledged (tx_queue in /proc/net/tcp), or None if the connection is not listed."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == server_port
+                    and int(remote.split(":")[1], 16) == client_port):
+                return int(fields[4].split(":")[0], 16)
+    return None
 
 
 def parse_metrics(text):

@@ -59,10 +59,14 @@ class DisconnectTest(unittest.TestCase):
         self.check_disconnect("/v1/chat/completions", {"messages": [
             {"role": "user", "content": "Write a very long story about a lighthouse keeper."}]})
 
-    def test_disconnect_before_the_first_token(self):
-        # A long prompt, closed while it is still being prefilled.
+    def test_disconnect_during_prefill(self):
+        # A ~6K-token prompt, closed before any answer came. Prefill takes a few seconds here;
+        # decoding its 1000 tokens would take far longer than the 10 s allowed.
         s = self.server.open_stream("/v1/completions", {
-            "prompt": kjv_text(9000, 24000), "max_tokens": 1000, "stream": True})
+            "prompt": kjv_text(9000, 24000), "max_tokens": 1000, "stream": True},
+            wait_headers=False)
+        self.assertTrue(wait_for(
+            lambda: self.server.metrics()["quest_sequences_active"] == 1, 5.0))
         s.close()
         idle = self.server.wait_idle(timeout=10.0)
         self.assertEqual(idle["quest_sequences_active"], 0, idle)
