@@ -22,7 +22,7 @@ TEST(PolicyFlagsTest, SinkPagesMustLeaveRoomWithinTheBudget) {
             "invalid --sink-pages 128: 16-token pages leave no room for selection within "
             "--budget 2048 (at most 127 sink pages)");
   f.sink_pages = 100000;
-  EXPECT_NE(Error(f, "quest.").find("invalid quest.sink-pages 100000"), std::string::npos);
+  EXPECT_NE(Error(f, "quest.").find("invalid quest.sink_pages 100000"), std::string::npos);
   f.budget = 16;  // one page: no sink page fits
   f.sink_pages = 1;
   EXPECT_NE(Error(f).find("(at most 0 sink pages)"), std::string::npos);
@@ -38,7 +38,7 @@ TEST(PolicyFlagsTest, DenseLayersBeyondTheModelAreRefused) {
   EXPECT_EQ(CheckPolicyForModel(p, c).message(),
             "invalid --dense-layers 1000: the model has 18 layers");
   EXPECT_EQ(CheckPolicyForModel(p, c, "quest.").message(),
-            "invalid quest.dense-layers 1000: the model has 18 layers");
+            "invalid quest.dense_layers 1000: the model has 18 layers");
 }
 
 TEST(PolicyFlagsTest, OtherFieldsNameTheirFlag) {

@@ -84,8 +84,10 @@ std::optional<ApiError> ReadMessages(const json& j, std::vector<ChatMessage>* ou
       for (size_t p = 0; p < c->size(); ++p) {
         const json& part = (*c)[p];
         const std::string pat = at + ".content[" + std::to_string(p) + "]";
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
-            !part["text"].is_string()) {
+        const bool text_part = part.is_object() && part.contains("type") &&
+                               part["type"].is_string() && part["type"] == "text" &&
+                               part.contains("text") && part["text"].is_string();
+        if (!text_part) {
           return Bad(pat, "'" + pat + "' must be {\"type\": \"text\", \"text\": string}");
         }
         msg.content += part["text"].get<std::string>();
@@ -195,11 +197,7 @@ std::optional<ApiError> ReadSampling(const json& j, ApiRequest* r) {
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<ApiError> ParseApiRequest(const std::string& body, bool chat,
-                                        const ApiRequest& defaults, ApiRequest* out) {
-  *out = defaults;
+std::optional<ApiError> ParseFields(const std::string& body, bool chat, ApiRequest* out) {
   out->chat = chat;
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Bad("", "the request body is not valid JSON");
@@ -235,6 +233,20 @@ std::optional<ApiError> ParseApiRequest(const std::string& body, bool chat,
   if (auto e = ReadBool(j, "ignore_eos", &out->ignore_eos)) return e;
   if (auto e = ReadQuest(j, &out->policy)) return e;
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> ParseApiRequest(const std::string& body, bool chat,
+                                        const ApiRequest& defaults, ApiRequest* out) {
+  *out = defaults;
+  // Every field is type-checked before it is read; a JSON type error that
+  // slips past a check is still the client's mistake, never a 500.
+  try {
+    return ParseFields(body, chat, out);
+  } catch (const nlohmann::json::exception& e) {
+    return Bad("", std::string("malformed request: ") + e.what());
+  }
 }
 
 }  // namespace quest

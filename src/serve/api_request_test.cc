@@ -46,6 +46,8 @@ TEST(ApiRequest, EveryBadInputNamesItsField) {
       {R"({"messages":[{"role":"user"}]})", true, "messages[0].content"},
       {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", true,
        "messages[0].content[0]"},
+      {R"({"messages":[{"role":"user","content":[{"type":5,"text":"x"}]}]})", true,
+       "messages[0].content[0]"},
       {R"({})", false, "prompt"},
       {R"({"prompt":["a","b"]})", false, "prompt"},
       {R"({"prompt":"x","n":2})", false, "n"},

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <random>
+#include <thread>
 
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -165,9 +166,19 @@ Status HttpServer::Bind() {
   return Status();
 }
 
-void HttpServer::Serve() { server_->listen_after_bind(); }
+void HttpServer::Serve() {
+  server_->listen_after_bind();
+  served_.store(true);
+}
 
-void HttpServer::Stop() { server_->stop(); }
+void HttpServer::Stop() {
+  // listen_after_bind marks the server running as it starts: a stop before
+  // that would be overwritten and Serve would never return.
+  while (!server_->is_running() && !served_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_->stop();
+}
 
 void HttpServer::Routes() {
   httplib::Server& s = *server_;

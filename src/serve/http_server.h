@@ -68,6 +68,7 @@ class HttpServer {
   int port_ = 0;
   std::atomic<ServingEngine*> engine_{nullptr};
   std::atomic<bool> draining_{false};
+  std::atomic<bool> served_{false};  // Serve has returned
   mutable std::mutex mu_;
   std::map<int, int64_t> by_status_;  // POST endpoints' responses by status
 };

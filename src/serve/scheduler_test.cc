@@ -53,7 +53,7 @@ std::shared_ptr<TokenStream> Submit(Scheduler& s, GenerationRequest r) {
 }
 
 void ExpectPagesBack(Scheduler& s) {
-  for (int i = 0; i < 100 && s.Stats().pages_used != 0; ++i) {
+  for (int i = 0; i < 1500 && s.Stats().pages_used != 0; ++i) {  // up to 30 s on a busy machine
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const SchedulerStats st = s.Stats();
