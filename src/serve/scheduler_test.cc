@@ -121,6 +121,10 @@ TEST(SchedulerModelTest, CancelledSequencesGiveTheirPagesBackAndTheQueueIsBounde
   std::shared_ptr<TokenStream> refused;
   EXPECT_EQ((*sched)->Submit(Greedy(Prompt(20, 4), 4), &refused),
             Scheduler::Admission::kQueueFull);
+  // The stats are a snapshot the engine takes after each step.
+  for (int i = 0; i < 1500 && (*sched)->Stats().pages_used == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_GT((*sched)->Stats().pages_used, 0);
   running->Cancel();
   waiting->Cancel();
