@@ -1,19 +1,13 @@
-// ChatML and Gemma prompt rendering, and recognising which a template is.
+// The conversation as the template's context (messages, bos_token, eos_token,
+// add_generation_prompt), rendered by the Jinja renderer.
 #include "src/tokenizer/chat_template.h"
 
 #include "src/gguf/gguf.h"
+#include "src/tokenizer/builtin_chat_templates.h"
 #include "src/tokenizer/vocab.h"
 
 namespace quest {
 namespace {
-
-// Jinja's `trim` (Python str.strip()) for the ASCII whitespace Python strips.
-std::string_view Trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\n\r\v\f\x1c\x1d\x1e\x1f";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
-}
 
 Status CheckRole(const ChatMessage& m, size_t i) {
   if (m.role == "system" || m.role == "user" || m.role == "assistant") return Status();
@@ -24,32 +18,25 @@ Status CheckRole(const ChatMessage& m, size_t i) {
 }  // namespace
 
 Result<ChatTemplate> ChatTemplate::Create(std::string_view source, std::string_view architecture,
-                                          std::string bos_text) {
-  ChatTemplate t;
-  t.bos_text_ = std::move(bos_text);
-  if (source.find("<|im_start|>") != std::string_view::npos) {
-    t.format_ = ChatFormat::kChatMl;
-    // SmolLM2 writes a system turn when the first message is not one:
-    //   {% if loop.first and messages[0]['role'] != 'system' %}
-    //   {{ '<|im_start|>system\nYou are ...<|im_end|>\n' }}{% endif %}
-    constexpr std::string_view kOpen = "'<|im_start|>system\n";
-    const size_t open = source.find(kOpen);
-    if (source.find("!= 'system'") != std::string_view::npos && open != std::string_view::npos) {
-      const size_t begin = open + kOpen.size();
-      const size_t end = source.find("<|im_end|>", begin);
-      if (end != std::string_view::npos) t.default_system_ = source.substr(begin, end - begin);
+                                          std::string bos_text, std::string eos_text) {
+  if (source.empty()) {
+    if (architecture.substr(0, 5) != "gemma") {
+      return Status::Error(StrFormat(
+          "tokenizer.chat_template: the model file has none, and quest knows no default for "
+          "architecture \"%s\"",
+          std::string(architecture).c_str()));
     }
-    return t;
+    source = Gemma3ChatTemplate();
   }
-  if (source.find("<start_of_turn>") != std::string_view::npos ||
-      (source.empty() && architecture.substr(0, 5) == "gemma")) {
-    t.format_ = ChatFormat::kGemma;
-    return t;
+  Result<jinja::Template> parsed = jinja::Template::Parse(source);
+  if (!parsed.ok()) {
+    return Status::Error("tokenizer.chat_template: " + parsed.status().message());
   }
-  return Status::Error(StrFormat(
-      "tokenizer.chat_template: unrecognised chat template for architecture \"%s\" (known: "
-      "ChatML with <|im_start|>, Gemma with <start_of_turn>); template starts \"%s\"",
-      std::string(architecture).c_str(), std::string(source.substr(0, 80)).c_str()));
+  ChatTemplate t;
+  t.template_ = std::move(*parsed);
+  t.bos_text_ = std::move(bos_text);
+  t.eos_text_ = std::move(eos_text);
+  return t;
 }
 
 Result<ChatTemplate> ChatTemplate::FromGguf(const GgufFile& gguf, const Vocab& vocab) {
@@ -65,54 +52,28 @@ Result<ChatTemplate> ChatTemplate::FromGguf(const GgufFile& gguf, const Vocab& v
     if (!a.ok()) return a.status();
     architecture = std::move(*a);
   }
-  std::string bos = vocab.bos >= 0 ? vocab.tokens[vocab.bos] : "";
-  return Create(source, architecture, std::move(bos));
+  const auto text = [&](int32_t id) { return id >= 0 ? vocab.tokens[id] : std::string(); };
+  return Create(source, architecture, text(vocab.bos), text(vocab.eos));
 }
 
 Result<std::string> ChatTemplate::Apply(const std::vector<ChatMessage>& messages,
                                         bool add_generation_prompt) const {
-  for (size_t i = 0; i < messages.size(); ++i) QE_RETURN_IF_ERROR(CheckRole(messages[i], i));
-  std::string out;
-  if (format_ == ChatFormat::kChatMl) {
-    for (size_t i = 0; i < messages.size(); ++i) {
-      if (i == 0 && messages[0].role != "system" && !default_system_.empty()) {
-        out += "<|im_start|>system\n" + default_system_ + "<|im_end|>\n";
-      }
-      out += "<|im_start|>" + messages[i].role + "\n" + messages[i].content + "<|im_end|>\n";
-    }
-    if (add_generation_prompt) out += "<|im_start|>assistant\n";
-    return out;
+  jinja::ValueList list;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    QE_RETURN_IF_ERROR(CheckRole(messages[i], i));
+    jinja::ValueDict m;
+    m.Set("role", messages[i].role);
+    m.Set("content", messages[i].content);
+    list.emplace_back(std::move(m));
   }
-
-  // Gemma's template reads messages[0]: an empty conversation is an error there.
-  if (messages.empty()) return Status::Error("messages: empty (the Gemma template needs one)");
-  // Gemma: a leading system message becomes a prefix of the first user turn;
-  // the rest must alternate user, assistant, user, ...
-  out = bos_text_;
-  size_t first = 0;
-  std::string prefix;
-  if (!messages.empty() && messages[0].role == "system") {
-    prefix = messages[0].content + "\n\n";
-    first = 1;
-  }
-  for (size_t i = first; i < messages.size(); ++i) {
-    const ChatMessage& m = messages[i];
-    const bool expect_user = (i - first) % 2 == 0;
-    if ((m.role == "user") != expect_user) {
-      return Status::Error(StrFormat(
-          "messages[%zu].role: \"%s\": Gemma conversations must alternate "
-          "user/assistant/user/assistant/...",
-          i, m.role.c_str()));
-    }
-    out += "<start_of_turn>";
-    out += m.role == "assistant" ? "model" : m.role;
-    out += "\n";
-    if (i == first) out += prefix;
-    out += Trim(m.content);
-    out += "<end_of_turn>\n";
-  }
-  if (add_generation_prompt) out += "<start_of_turn>model\n";
-  return out;
+  jinja::ValueDict context;
+  context.Set("messages", jinja::Value(std::move(list)));
+  context.Set("add_generation_prompt", add_generation_prompt);
+  context.Set("bos_token", bos_text_);
+  context.Set("eos_token", eos_text_);
+  Result<std::string> text = template_.Render(context, options_);
+  if (!text.ok()) return Status::Error("chat template: " + text.status().message());
+  return text;
 }
 
 }  // namespace quest

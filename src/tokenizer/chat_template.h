@@ -1,13 +1,13 @@
-// Chat prompt formatting for the two model families quest runs: ChatML
-// (SmolLM2) and Gemma turns. Not a Jinja engine: the family is recognised in
-// the GGUF's tokenizer.chat_template and re-implemented here, output
-// byte-identical to what jinja2 renders from that template (see the goldens).
+// Chat prompt formatting: renders the model file's own chat template
+// (tokenizer.chat_template, a Jinja template) with the conversation, as
+// transformers' apply_chat_template and llama.cpp do.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "src/tokenizer/jinja/template.h"
 #include "src/util/check.h"
 
 namespace quest {
@@ -20,38 +20,37 @@ struct ChatMessage {
   std::string content;
 };
 
-enum class ChatFormat {
-  kChatMl,  // <|im_start|>role\n...<|im_end|>\n; optional default system prompt
-  kGemma,   // <bos><start_of_turn>user\n...<end_of_turn>\n, assistant -> "model"
-};
-
 class ChatTemplate {
  public:
-  // Recognises the family of `source` (a tokenizer.chat_template string). An
-  // empty source falls back on `architecture` ("gemma3" files ship without a
-  // template). Anything else -> an error naming the architecture and template.
-  // `bos_text` is the text of the bos token (Gemma's template writes it).
+  // Parses `source` (a tokenizer.chat_template string). An empty source falls
+  // back on the built-in Gemma 3 template for a "gemma*" `architecture`
+  // (those files ship without one); otherwise it is an error naming the
+  // architecture. A template that does not parse is an error naming its line
+  // and column. `bos_text` and `eos_text` are the texts of the vocabulary's
+  // bos and eos tokens (templates write them as bos_token and eos_token).
   static Result<ChatTemplate> Create(std::string_view source, std::string_view architecture,
-                                     std::string bos_text);
+                                     std::string bos_text, std::string eos_text);
   // Reads tokenizer.chat_template and general.architecture from `gguf`.
   static Result<ChatTemplate> FromGguf(const GgufFile& gguf, const Vocab& vocab);
 
   // The prompt text. Encode it with add_special=false, parse_special=true: it
-  // already holds every special token (Gemma's <bos> included). Errors: an
-  // unknown role, or for Gemma roles that do not alternate user/assistant
-  // (the template's raise_exception).
+  // already holds every special token the template writes (a bos included).
+  // Errors: a role other than system/user/assistant, or a template that fails
+  // on this conversation (its raise_exception, an undefined value misused),
+  // with the template's line and column.
   Result<std::string> Apply(const std::vector<ChatMessage>& messages,
                             bool add_generation_prompt) const;
 
-  ChatFormat format() const { return format_; }
-  // ChatML's system prompt when the conversation has none ("" for none).
-  const std::string& default_system() const { return default_system_; }
+  // strftime_now()'s time for templates that print today's date (Llama 3.x);
+  // 0, the default, is the current time. Tests fix it.
+  void set_now(std::time_t now) { options_.now = now; }
 
  private:
   ChatTemplate() = default;
-  ChatFormat format_ = ChatFormat::kChatMl;
-  std::string default_system_;
+  jinja::Template template_;
+  jinja::RenderOptions options_;
   std::string bos_text_;
+  std::string eos_text_;
 };
 
 }  // namespace quest
