@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <random>
+
 namespace quest::jinja {
 namespace {
 
@@ -255,6 +259,65 @@ TEST(Jinja, LimitsAreErrorsNotCrashes) {
   EXPECT_NE(Render("{{ range(1000000000) }}").find("100000"), std::string::npos);
   EXPECT_NE(Render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").find("deeper than 32"),
             std::string::npos);
+}
+
+// Loop iterations and macro calls share one budget (a small one here, to stay fast).
+TEST(Jinja, StepBudgetStopsRunawayTemplates) {
+  RenderOptions o;
+  o.max_steps = 20000;
+  for (const char* source :
+       {"{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        // Each call doubles: 2^32 calls unless counted.
+        "{% macro f(d) %}{% if d < 31 %}{{ f(d + 1) }}{{ f(d + 1) }}{% endif %}{% endmacro %}{{ f(0) }}",
+        "{% for m in range(100) %}{{ range(100000) | length }}{% endfor %}"}) {
+    Result<Template> t = Template::Parse(source);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    Result<std::string> s = t->Render(Context(), o);
+    ASSERT_FALSE(s.ok()) << source;
+    EXPECT_NE(s.status().message().find("more than 20000 loop iterations and macro calls"),
+              std::string::npos)
+        << s.status().message();
+  }
+}
+
+// Real templates with random bytes cut, duplicated and overwritten: every
+// result is a rendering or an error, and every parse error names its place.
+TEST(Jinja, MutatedRealTemplatesFailCleanly) {
+  const std::string dir = QUEST_CHAT_TEMPLATES_DIR;
+  const char* files[] = {"Qwen-Qwen3-0.6B.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja",
+                         "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
+  std::mt19937 rng(1234);
+  int parse_errors = 0, render_errors = 0, rendered = 0;
+  for (const char* file : files) {
+    std::ifstream f(dir + "/" + file, std::ios::binary);
+    const std::string original((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(original.empty()) << file;
+    for (int round = 0; round < 300; ++round) {
+      std::string s = original;
+      for (int edits = 1 + static_cast<int>(rng() % 4); edits > 0; --edits) {
+        const size_t at = rng() % s.size();
+        const size_t len = std::min<size_t>(1 + rng() % 24, s.size() - at);
+        switch (rng() % 3) {
+          case 0: s.erase(at, len); break;
+          case 1: s.insert(at, s.substr(rng() % s.size(), len)); break;
+          default: s[at] = "{}%#-+()[]'\"\n |.x0"[rng() % 19]; break;
+        }
+        if (s.empty()) s.push_back('x');
+      }
+      Result<Template> t = Template::Parse(s);
+      if (!t.ok()) {
+        EXPECT_EQ(t.status().message().rfind("line ", 0), 0u) << t.status().message();
+        ++parse_errors;
+        continue;
+      }
+      Result<std::string> out = t->Render(Context());
+      out.ok() ? ++rendered : ++render_errors;
+    }
+  }
+  // The mutations reach all three outcomes.
+  EXPECT_GT(parse_errors, 100);
+  EXPECT_GT(rendered, 50);
+  EXPECT_GT(render_errors, 5);
 }
 
 }  // namespace

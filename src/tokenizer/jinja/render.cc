@@ -76,7 +76,11 @@ class Renderer {
                   for (const auto& [k, item] : args.keyword) d.Set(k, item);
                   return Value(std::move(d));
                 }));
-    globals.Set("range", Value::Func(Range));
+    globals.Set("range", Value::Func([this](const CallArgs& args) {
+                  Value r = Range(args);
+                  Step(static_cast<int64_t>(r.list().size()));  // building it costs as much as walking it
+                  return r;
+                }));
     const std::time_t now = options.now;
     globals.Set("strftime_now",
                 Value::Func([now](const CallArgs& args) { return StrftimeNow(args, now); }));
@@ -94,6 +98,13 @@ class Renderer {
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };
+
+  void Step(int64_t n = 1) {
+    steps_ += n;
+    if (steps_ > options_.max_steps) {
+      Fail("more than " + std::to_string(options_.max_steps) + " loop iterations and macro calls");
+    }
+  }
 
   void Write(std::string_view s) {
     if (out_->size() + s.size() > options_.max_output_bytes) {
@@ -199,6 +210,7 @@ class Renderer {
     if (s.filter) {
       ValueList kept;
       for (Value& item : items) {
+        Step();
         frames_.push_back(Bind(s, item));
         const bool keep = Truthy(Eval(*s.filter));
         frames_.pop_back();
@@ -212,6 +224,7 @@ class Renderer {
     }
     const int64_t n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
+      Step();
       ValueDict frame = Bind(s, items[static_cast<size_t>(i)]);
       ValueDict loop;
       loop.Set("index", i + 1);
@@ -243,6 +256,7 @@ class Renderer {
            std::to_string(args.positional.size()));
     }
     if (macro_depth_ >= kMaxMacroDepth) Fail("macro calls nested deeper than 32");
+    Step();
     // A macro sees the globals, the template's top level and its parameters.
     std::vector<ValueDict> saved = std::move(frames_);
     frames_ = {saved[0], saved[1], ValueDict{}};
@@ -354,6 +368,7 @@ class Renderer {
   std::vector<ValueDict> frames_;  // [0]: globals and context; [1]: the template's top level
   std::string* out_ = nullptr;
   int macro_depth_ = 0;
+  int64_t steps_ = 0;
 };
 
 }  // namespace

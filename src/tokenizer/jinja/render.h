@@ -15,6 +15,9 @@ struct RenderOptions {
   std::time_t now = 0;
   // The output, and any string built on the way, stops here with an error.
   size_t max_output_bytes = 64u << 20;
+  // Loop iterations and macro calls, all together: nested loops over range()
+  // stop here with an error instead of running for hours.
+  int64_t max_steps = 1000000;
 };
 
 // Globals every template sees besides the context: raise_exception, namespace,
