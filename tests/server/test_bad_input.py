@@ -89,6 +89,17 @@ class BadInputTest(unittest.TestCase):
         self.expect_error(CHAT, {"messages": []}, 400, "messages")
         self.expect_error(COMPLETIONS, {"max_tokens": 3}, 400, "prompt")
 
+    def test_conversation_the_chat_template_refuses(self):
+        # The model's own template (Gemma 3's) raises unless turns alternate: a 400 quoting it.
+        r = self.server.post(CHAT, {"messages": [{"role": "user", "content": "a"},
+                                                 {"role": "user", "content": "b"}]})
+        self.assertEqual(r.status, 400, r.text)
+        err = r.json()["error"]
+        self.assertEqual(err["param"], "messages", err)
+        self.assertIn("Conversation roles must alternate user/assistant/user/assistant/...",
+                      err["message"])
+        self.assertRegex(err["message"], r"line \d+, column \d+")
+
     def test_unknown_model(self):
         for path, body in ((CHAT, {"messages": MESSAGES}), (COMPLETIONS, {"prompt": "a"})):
             self.expect_error(path, {**body, "model": "gpt-4o"}, 404, "model", "model_not_found")
