@@ -82,15 +82,15 @@ Value DictMethod(const Value& d, const std::string& name, const CallArgs& args) 
       if (name == "items") {
         out.emplace_back(ValueList{key, item}, /*is_tuple=*/true);
       } else {
-        out.push_back(name == "keys" ? Value(key) : item);
+        out.push_back(name == "keys" ? key : item);
       }
     }
     return Value(std::move(out));
   }
   if (name == "get") {
     const Value* key = Arg(args, 0, "key");
-    if (key == nullptr || !key->is_string()) Fail("get() takes a string key");
-    const Value* found = d.dict().Find(key->str());
+    if (key == nullptr) Fail("get() takes a key");
+    const Value* found = d.dict().FindKey(*key);
     if (found != nullptr) return *found;
     const Value* fallback = Arg(args, 1, "default");
     return fallback != nullptr ? *fallback : Value::None();
@@ -146,10 +146,11 @@ Value GetAttr(const Value& object, const std::string& name) {
 
 Value GetItem(const Value& object, const Value& key) {
   if (object.is_undefined()) FailUndefined(object);
-  if (key.is_string() && object.is_mapping()) {
-    const Value* found = object.dict().Find(key.str());
+  if (object.is_mapping()) {
+    const Value* found = object.dict().FindKey(key);
     if (found != nullptr) return *found;
-    return GetAttr(object, key.str());
+    if (key.is_string()) return GetAttr(object, key.str());
+    return Missing(object, Repr(key));
   }
   const std::optional<int64_t> index = IndexOf(key);
   if (index && (object.is_list() || object.is_string())) {

@@ -155,6 +155,53 @@ Value FirstOrLast(const Value& input, bool first) {
   return first ? items.front() : items.back();
 }
 
+// jinja2's indent: every line but the first (and blank lines, unless
+// `blank`) gets `width` spaces, or the width string; `first` indents the first.
+Value Indent(const Value& input, const CallArgs& args, size_t max_bytes) {
+  const Value* width = Arg(args, 0, "width");
+  const std::string pad = width == nullptr ? std::string(4, ' ')
+                          : width->is_string() ? width->str()
+                                               : std::string(static_cast<size_t>(std::clamp<int64_t>(
+                                                                 IntArg(args, 0, "width", 4, "indent"), 0, 256)),
+                                                             ' ');
+  const Value* first = Arg(args, 1, "first");
+  const Value* blank = Arg(args, 2, "blank");
+  const std::string s = ToStr(input);
+  // jinja2 splits s + "\n" into lines: a trailing newline survives.
+  std::vector<std::string> lines = PySplit(s + "\n", std::string("\n"), -1);
+  lines.pop_back();
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) out += '\n';
+    const bool indent = i == 0 ? first != nullptr && Truthy(*first)
+                               : !lines[i].empty() || (blank != nullptr && Truthy(*blank));
+    if (indent) out += pad;
+    out += lines[i];
+    if (out.size() > max_bytes) Fail("indent: the result exceeds the output limit");
+  }
+  return out;
+}
+
+// dictsort: a dict's (key, value) pairs by key (case-insensitive) or value.
+Value DictSort(const Value& input, const CallArgs& args) {
+  if (input.kind() != Kind::kDict) Fail("dictsort: expects a dict, not " + TypeName(input));
+  const Value* case_sensitive = Arg(args, 0, "case_sensitive");
+  const std::string by = StringArg(args, 1, "by", "dictsort").value_or("key");
+  const Value* reverse = Arg(args, 2, "reverse");
+  if (by != "key" && by != "value") Fail("dictsort: 'by' must be 'key' or 'value'");
+  const bool fold = case_sensitive == nullptr || !Truthy(*case_sensitive);
+  ValueList pairs;
+  for (const auto& [k, v] : input.dict().entries) pairs.emplace_back(ValueList{k, v}, true);
+  const auto key = [&](const Value& pair) {
+    const Value& k = pair.list()[by == "key" ? 0 : 1];
+    return fold && k.is_string() ? Value(PyLower(k.str())) : k;
+  };
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [&](const Value& a, const Value& b) { return Less(key(a), key(b)); });
+  if (reverse != nullptr && Truthy(*reverse)) std::reverse(pairs.begin(), pairs.end());
+  return Value(std::move(pairs));
+}
+
 const std::string& RequireString(const Value& v, const char* filter) {
   if (v.is_undefined()) FailUndefined(v);
   if (!v.is_string()) Fail(std::string(filter) + ": expects a string, not " + TypeName(v));
@@ -226,6 +273,8 @@ Value ApplyFilter(const std::string& name, const Value& input, const CallArgs& a
   if (name == "map") return Map(input, args, max_bytes);
   if (name == "sort") return Sort(input, args);
   if (name == "unique") return Unique(input);
+  if (name == "indent") return Indent(input, args, max_bytes);
+  if (name == "dictsort") return DictSort(input, args);
   if (name == "reverse") {
     if (input.is_string()) return GetSlice(input, std::nullopt, std::nullopt, -1);
     ValueList items = Items(input);

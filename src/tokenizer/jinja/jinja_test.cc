@@ -83,6 +83,9 @@ TEST(Jinja, Operators) {
        "True True True True True"},
       {"{{ 'ell' in 'hello' }} {{ 2 in [1, 2] }} {{ 'role' in messages[0] }} {{ 3 not in [1] }}",
        "True True True True"},
+      {"{{ 'a' in nothing }} {{ 'a' not in nothing }}", "False True"},
+      {"{{ {0: 'a', 512: 'b'}[512] }} {{ {1: 2, 'k': none} | tojson }} {{ {2: 0, 1: 1} | dictsort }} {{ 1 in {1: 0} }}",
+       "b {\"1\": 2, \"k\": null} [(1, 1), (2, 0)] True"},
       {"{{ not 0 }} {{ 1 and 'x' }} {{ 0 or 'y' }} {{ '' or [] }}", "True x y []"},
       {"{{ 'y' if n > 2 else 'n' }} [{{ 'y' if n > 5 }}]", "y []"},
       {"{{ 'a' + name | upper + 'b' }}", "aANNb"},  // filters bind tighter than +
@@ -136,6 +139,10 @@ TEST(Jinja, Filters) {
       {"{{ 'a-b' | replace('-', '+') }} {{ ['b', 'A', 'c'] | sort }} {{ [1, 1, 2] | unique | list }}",
        "a+b ['A', 'b', 'c'] [1, 2]"},
       {"{{ 'x' | safe }} {{ [1, 2] | reverse | list }}", "x [2, 1]"},
+      {"{{ 'a\\nb\\n\\nc\\n' | indent(2) }}|{{ 'a\\nb' | indent(first=true) }}|{{ 'a\\n\\nb' | indent('> ', blank=true) }}",
+       "a\n  b\n\n  c\n|    a\n    b|a\n> \n> b"},
+      {"{{ {'b': 1, 'A': 2, 'c': 0} | dictsort }} {{ {'b': 1, 'a': 2} | dictsort(by='value', reverse=true) }}",
+       "[('A', 2), ('b', 1), ('c', 0)] [('a', 2), ('b', 1)]"},
   });
 }
 

@@ -82,14 +82,14 @@ Value Repeat(const Value& seq, int64_t n, size_t max_bytes) {
 }
 
 bool Contains(const Value& haystack, const Value& needle) {
-  if (haystack.is_undefined()) FailUndefined(haystack);
+  if (haystack.is_undefined()) return false;  // jinja2's Undefined iterates as empty
   if (haystack.is_string()) {
     if (!needle.is_string()) {
       Fail("'in <string>' requires string as left operand, not " + TypeName(needle));
     }
     return haystack.str().find(needle.str()) != std::string::npos;
   }
-  if (haystack.is_mapping()) return needle.is_string() && haystack.dict().Find(needle.str()) != nullptr;
+  if (haystack.is_mapping()) return haystack.dict().FindKey(needle) != nullptr;
   if (haystack.is_list()) {
     for (const Value& item : haystack.list()) {
       if (Equal(item, needle)) return true;

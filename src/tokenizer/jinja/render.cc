@@ -311,9 +311,11 @@ class Renderer {
       case ExprKind::kDict: {
         ValueDict d;
         for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
-          const Value key = Eval(*e.args[i]);
-          if (!key.is_string()) Fail("dict keys must be strings, not " + TypeName(key));
-          d.Set(key.str(), Eval(*e.args[i + 1]));
+          Value key = Eval(*e.args[i]);
+          if (!key.is_string() && !key.is_number() && !key.is_none()) {
+            Fail("unhashable type: '" + TypeName(key) + "' as a dict key");
+          }
+          d.Set(std::move(key), Eval(*e.args[i + 1]));
         }
         return Value(std::move(d));
       }

@@ -12,14 +12,21 @@ namespace quest::jinja {
 
 const Value* ValueDict::Find(std::string_view key) const {
   for (const auto& [k, v] : entries) {
-    if (k == key) return &v;
+    if (k.is_string() && k.str() == key) return &v;
   }
   return nullptr;
 }
 
-void ValueDict::Set(std::string key, Value value) {
+const Value* ValueDict::FindKey(const Value& key) const {
+  for (const auto& [k, v] : entries) {
+    if (Equal(k, key)) return &v;
+  }
+  return nullptr;
+}
+
+void ValueDict::Set(Value key, Value value) {
   for (auto& [k, v] : entries) {
-    if (k == key) {
+    if (Equal(k, key)) {
       v = std::move(value);
       return;
     }
@@ -162,6 +169,18 @@ void AppendJsonString(const std::string& s, std::string* out) {
   *out += '"';
 }
 
+// json.dumps writes non-string keys as strings: 1 -> "1", True -> "true".
+void AppendJsonKey(const Value& key, std::string* out) {
+  switch (key.kind()) {
+    case Kind::kString: AppendJsonString(key.str(), out); return;
+    case Kind::kInt: AppendJsonString(std::to_string(key.as_int()), out); return;
+    case Kind::kFloat: AppendJsonString(FloatRepr(key.as_float()), out); return;
+    case Kind::kBool: AppendJsonString(key.as_bool() ? "true" : "false", out); return;
+    case Kind::kNone: AppendJsonString("null", out); return;
+    default: Fail("tojson: keys must be str, int, float, bool or None, not " + TypeName(key));
+  }
+}
+
 void AppendJson(const Value& v, int indent, int depth, std::string* out) {
   if (depth > 64) Fail("tojson: value nested deeper than 64 levels");
   const auto newline = [&](int level) {
@@ -207,7 +226,7 @@ void AppendJson(const Value& v, int indent, int depth, std::string* out) {
         if (!first) *out += item_sep;
         first = false;
         newline(depth + 1);
-        AppendJsonString(key, out);
+        AppendJsonKey(key, out);
         *out += ": ";
         AppendJson(item, indent, depth + 1, out);
       }
@@ -254,7 +273,7 @@ std::string Repr(const Value& v) {
       for (const auto& [key, item] : v.dict().entries) {
         if (!first) out += ", ";
         first = false;
-        out += QuoteRepr(key) + ": " + Repr(item);
+        out += Repr(key) + ": " + Repr(item);
       }
       return out + "}";
     }
@@ -300,7 +319,7 @@ bool Equal(const Value& a, const Value& b) {
     case Kind::kDict: {
       if (a.dict().entries.size() != b.dict().entries.size()) return false;
       for (const auto& [key, item] : a.dict().entries) {
-        const Value* other = b.dict().Find(key);
+        const Value* other = b.dict().FindKey(key);
         if (other == nullptr || !Equal(item, *other)) return false;
       }
       return true;

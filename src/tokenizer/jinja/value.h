@@ -16,12 +16,14 @@ namespace quest::jinja {
 class Value;
 using ValueList = std::vector<Value>;
 
-// A dict with string keys in insertion order (Python dicts keep it, and
-// tojson writes it). Chat templates index small dicts: a linear scan is fine.
+// A dict in insertion order (Python dicts keep it, and tojson writes it).
+// Keys are strings mostly, numbers sometimes. Chat templates index small
+// dicts: a linear scan is fine.
 struct ValueDict {
-  std::vector<std::pair<std::string, Value>> entries;
-  const Value* Find(std::string_view key) const;
-  void Set(std::string key, Value value);
+  std::vector<std::pair<Value, Value>> entries;
+  const Value* Find(std::string_view key) const;  // a string key
+  const Value* FindKey(const Value& key) const;   // any key, by Python ==
+  void Set(Value key, Value value);
 };
 
 // Arguments of a call: positional then keyword, as written.

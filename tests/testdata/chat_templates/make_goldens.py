@@ -36,6 +36,16 @@ TEMPLATES = {
     "microsoft-Phi-3.5-mini-instruct.jinja": ("<s>", "<|endoftext|>"),
     "HuggingFaceTB-SmolLM2-135M-Instruct.jinja": ("<|im_start|>", "<|im_end|>"),
     GEMMA3: ("<bos>", "<eos>"),
+    # Further families, for the constructs they use (macros, indent, dictsort, strftime_now).
+    "Qwen-QwQ-32B.jinja": ("", "<|im_end|>"),
+    "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja":
+        ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "google-gemma-2-2b-it.jinja": ("<bos>", "<eos>"),
+    "Mistral-Small-3.2-24B-Instruct-2506.jinja": ("<s>", "</s>"),
+    "ibm-granite-granite-3.3-2B-Instruct.jinja": ("<|end_of_text|>", "<|end_of_text|>"),
+    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": ("<|begin_of_text|>", "<|im_end|>"),
+    "CohereForAI-c4ai-command-r-plus-tool_use.jinja": ("<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
+    "ByteDance-Seed-OSS.jinja": ("<seed:bos>", "<seed:eos>"),
 }
 
 
