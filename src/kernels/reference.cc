@@ -160,7 +160,11 @@ CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& 
         skipped += std::exp(logit[t] - m_all);
       }
     }
-    double w = 0;
+    double q_norm = 0;
+    for (int i = 0; i < D; ++i) q_norm += static_cast<double>(qh[i]) * qh[i];
+    q_norm = std::sqrt(q_norm);
+    double w = 0, w_norm = 0, slack = 0, slack_norm = 0;
+    int skipped_pages = 0;
     for (int p = 0; p < n; ++p) {
       if (is_read[p]) continue;
       const size_t off = kv.MetaOffset(pages[p], kv_head);
@@ -170,9 +174,30 @@ CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& 
         u += std::max(qi * LoadElement(kv.kmax, kv.type, off + i),
                       qi * LoadElement(kv.kmin, kv.type, off + i));
       }
+      double k_norm = 0, page_max = -std::numeric_limits<double>::infinity();
+      for (int t = p * S; t < std::min(length, (p + 1) * S); ++t) {
+        double kk = 0;
+        for (int i = 0; i < D; ++i) {
+          const double k = LoadElement(kv.k, kv.type, kv.KOffset(pages[p], kv_head, t % S, i));
+          kk += k * k;
+        }
+        k_norm = std::max(k_norm, std::sqrt(kk));
+        page_max = std::max(page_max, logit[t]);
+      }
+      const double u_norm = std::min(u, q_norm * k_norm);
       w += S * std::exp(scale * u - m_read);
+      w_norm += S * std::exp(scale * u_norm - m_read);
+      slack += scale * u - page_max;
+      slack_norm += scale * u_norm - page_max;
+      ++skipped_pages;
     }
-    r.tail.push_back(w <= 0 ? 0.0 : std::isfinite(w) ? w / (z_read + w) : 1.0);
+    const auto share = [z_read](double x) {
+      return x <= 0 ? 0.0 : std::isfinite(x) ? x / (z_read + x) : 1.0;
+    };
+    r.tail.push_back(share(w));
+    r.tail_norm.push_back(share(w_norm));
+    r.slack.push_back(skipped_pages > 0 ? slack / skipped_pages : 0.0);
+    r.slack_norm.push_back(skipped_pages > 0 ? slack_norm / skipped_pages : 0.0);
     r.tv.push_back(skipped / z_all);
     std::vector<double> o_read(D, 0.0), o_all(D, 0.0);
     double vmax = 0;

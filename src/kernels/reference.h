@@ -40,8 +40,13 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
 // page); tv, dense attention's softmax share of the tokens not read (the
 // total-variation distance to attention over the read tokens); out_err,
 // max_i |o_read[i] - o_dense[i]|; vmax, max |v| over the sequence.
+// Also, to see how loose the bound is: slack, the mean over skipped pages of
+// scale * U(p) - (the page's largest true logit), in nats; and tail_norm /
+// slack_norm, the same with the bound min(U(p), |q| max_t |k_t|) (Cauchy-
+// Schwarz per page: valid, not kept in the metadata today).
 struct CertificateCheck {
   std::vector<double> tail, tv, out_err, vmax;  // [num_heads]
+  std::vector<double> slack, tail_norm, slack_norm;  // [num_heads]; slack 0 with no page skipped
 };
 CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& kv,
                                   const int32_t* pages, int length, const PageList& read,
