@@ -23,10 +23,19 @@ using testing::RandomFloats;
 constexpr int kDim = 64;
 constexpr float kScale = 0.125f;  // 1 / sqrt(kDim)
 
-enum class Data { kRandom, kOutlierChannels, kHugeLogits };
+enum class Data { kRandom, kOutlierChannels, kHugeLogits, kConstantPages };
 
 const char* Name(Data d) {
-  return d == Data::kRandom ? "random" : d == Data::kOutlierChannels ? "outliers" : "huge";
+  switch (d) {
+    case Data::kRandom:
+      return "random";
+    case Data::kOutlierChannels:
+      return "outliers";
+    case Data::kHugeLogits:
+      return "huge";
+    default:
+      return "constant-pages";
+  }
 }
 
 // One layer holding `length` tokens of the given kind, pages scattered.
@@ -53,7 +62,14 @@ Fixture Make(Data kind, int heads, int kv_heads, int length, int page_size, KvTy
   std::vector<float> k = RandomFloats(rng, row * length, -2, 2);
   std::vector<float> v = RandomFloats(rng, row * length, -1, 1);
   f.q = RandomFloats(rng, static_cast<size_t>(heads) * kDim, -1, 1);
-  if (kind == Data::kOutlierChannels) {
+  if (kind == Data::kConstantPages) {
+    // Every token of a page has the page's first key: the min/max bound is
+    // then exact, W is the skipped mass itself, and T = TV for full pages (a
+    // certificate any smaller than the derivation's would fail here).
+    for (int t = 0; t < length; ++t) {
+      std::copy_n(&k[(t - t % page_size) * row], row, &k[t * row]);
+    }
+  } else if (kind == Data::kOutlierChannels) {
     // Two channels 30x larger in keys and queries (LLM keys' massive
     // activations): the bound's per-channel max over a page is loose there.
     for (int t = 0; t < length; ++t) {
@@ -120,7 +136,8 @@ PageList ListOf(const Sequence& seq, int length, int S, const std::vector<std::v
 // never exceeds 2 T max|v|.
 TEST(Certificate, BoundsTheDistanceToDenseAttention) {
   int informative = 0, total = 0;
-  for (Data kind : {Data::kRandom, Data::kOutlierChannels, Data::kHugeLogits}) {
+  for (Data kind :
+       {Data::kRandom, Data::kOutlierChannels, Data::kHugeLogits, Data::kConstantPages}) {
     for (uint32_t seed = 1; seed <= 2; ++seed) {
       const int heads = 4, kv_heads = 2, S = 16, length = 700 + 37 * seed;
       Fixture f = Make(kind, heads, kv_heads, length, S, KvType::kF16, seed);
@@ -256,7 +273,8 @@ TEST_P(CertifiedAttentionTest, EpsZeroIsDense) {
 TEST_P(CertifiedAttentionTest, StopsCertifiedAndReportsHonestTails) {
   const Case tc = GetParam();
   int certified_early = 0, lists = 0;
-  for (Data kind : {Data::kRandom, Data::kOutlierChannels, Data::kHugeLogits}) {
+  for (Data kind :
+       {Data::kRandom, Data::kOutlierChannels, Data::kHugeLogits, Data::kConstantPages}) {
     Fixture f = Make(kind, tc.heads, tc.kv_heads, tc.length, tc.page_size, tc.type, 11);
     const PagedKv kv = f.cache.View(0);
     const size_t size = static_cast<size_t>(tc.heads) * kDim;
