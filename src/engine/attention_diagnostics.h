@@ -44,6 +44,20 @@ struct AttentionDiagnostics {
   int64_t checked_sparse = 0;  // sparse calls checked
   SelectionRecall recall;      // sums
 
+  // Certified Quest, every step: certified tail, pages read, capped, per
+  // (layer, query head).
+  CertifyReport certify;
+  // With check_attention, certified steps: the largest (dense share outside
+  // the pages read) - (the certified T reported), <= 0 while the certificate
+  // holds, and the largest output error / (2 T max|v|).
+  double max_tail_excess = -1;
+  double max_output_bound_ratio = 0;
+  int64_t certify_checked = 0;  // (layer, step, head) triples checked
+  // Sums over the checked triples of ref::CertificateCheck's slack (nats),
+  // slack_norm, tail and tail_norm (the same pages under the Cauchy-Schwarz-
+  // tightened bound): how loose the bound is, and what a tighter one would give.
+  double slack_sum = 0, slack_norm_sum = 0, tail_sum = 0, tail_norm_sum = 0;
+
   void Check(const float* want, const float* got, size_t n);
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "src/kernels/paged_kv.h"
+#include "src/quest/certified_attention.h"
 #include "src/quest/page_select.h"
 #include "src/util/check.h"
 
@@ -33,6 +34,7 @@ struct AttentionPolicy {
   // quest.budget is every sparse method's token budget (Quest: tokens read per
   // step; eviction baselines: tokens kept per layer and KV head).
   QuestParams quest;     // budget, semantics, GQA mode (scale is set per model)
+  CertifyParams certify;  // Quest only: adaptive budgets with a certificate (eps < 0: off)
   int dense_layers = 2;  // the first layers stay dense, as in the paper
   int page_size = 16;
   KvType kv_type = KvType::kF16;

@@ -248,6 +248,10 @@ void Forward::AttendDecode(int i, int layer, int pos, const float* q, float* out
     AttendEvicting(i, layer, pos, q, out);
     return;
   }
+  if (sparse && p.method == AttentionMethod::kQuest && p.certify.enabled()) {
+    AttendCertified(i, layer, q, out);
+    return;
+  }
   if (sparse) {
     if (diag_.measure_selection_recall) {
       MeasureRecall(c, kv, view, p.quest, q, threads_, &diag_.recall);
@@ -273,6 +277,45 @@ void Forward::AttendDecode(int i, int layer, int pos, const float* q, float* out
   const int num_pages = (view.length + S - 1) / S;
   if (sparse && view.length > p.quest.budget && PagesToKeep(p.quest, S, num_pages) < num_pages) {
     s.last_kv_bytes += static_cast<double>(num_pages) * c.num_kv_heads * row_bytes;  // min+max
+  }
+}
+
+void Forward::AttendCertified(int i, int layer, const float* q, float* out) {
+  const ModelConfig& c = model_.config();
+  SequenceState& s = *items_[i]->state;
+  const PagedKv kv = store_->View(layer);
+  const Sequence& view = views_[i];
+  CertifiedStep& step = certified_step_;
+  certified_.Attend(q, c.num_heads, kv, view, s.policy.quest, s.policy.certify, c.attn_scale,
+                    threads_, out, &step);
+  diag_.certify.Add(layer, c.num_heads, c.num_kv_heads, step);
+  if (diag_.check_attention) {
+    std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);
+    ref::AttendPages(q, c.num_heads, kv, step.read, c.attn_scale, want.data());
+    diag_.Check(want.data(), out, want.size());
+    ++diag_.checked_sparse;
+    const ref::CertificateCheck check = ref::CheckCertificate(
+        q, c.num_heads, kv, view.pages.data(), view.length, step.read, c.attn_scale);
+    for (int h = 0; h < c.num_heads; ++h) {
+      diag_.max_tail_excess = std::max(diag_.max_tail_excess, check.tv[h] - step.tail[h]);
+      const double bound = 2 * step.tail[h] * check.vmax[h];
+      if (bound > 0) {
+        diag_.max_output_bound_ratio = std::max(diag_.max_output_bound_ratio,
+                                                check.out_err[h] / bound);
+      }
+      ++diag_.certify_checked;
+      diag_.slack_sum += check.slack[h];
+      diag_.slack_norm_sum += check.slack_norm[h];
+      diag_.tail_sum += check.tail[h];
+      diag_.tail_norm_sum += check.tail_norm[h];
+    }
+  }
+  const size_t row_bytes = KvRowBytes(c, kv.type);
+  for (int li = 0; li < step.read.num_lists(); ++li) {
+    s.last_kv_bytes += static_cast<double>(step.read.NumTokens(li, kv.page_size)) * row_bytes;
+  }
+  if (step.read.indices.size() < static_cast<size_t>(step.num_pages) * step.read.num_lists()) {
+    s.last_kv_bytes += static_cast<double>(step.num_pages) * c.num_kv_heads * row_bytes;  // min+max
   }
 }
 

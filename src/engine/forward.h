@@ -14,6 +14,7 @@
 #include "src/engine/kv_store.h"
 #include "src/engine/model.h"
 #include "src/kernels/ops.h"
+#include "src/quest/certified_attention.h"
 #include "src/quest/page_select.h"
 
 namespace quest {
@@ -45,6 +46,7 @@ class Forward {
   // Attention of one decode token of item i (absolute position pos) in layer l.
   void AttendDecode(int i, int layer, int pos, const float* q, float* out);
   void AttendEvicting(int i, int layer, int pos, const float* q, float* out);
+  void AttendCertified(int i, int layer, const float* q, float* out);
   // AttendTokens over window_ (a sliding window or a keep list).
   void AttendWindow(const PagedKv& kv, const float* q, float* out,
                     std::vector<std::vector<float>>* probs);
@@ -58,6 +60,8 @@ class Forward {
   int threads_;
   AttentionDiagnostics diag_;
   PageSelector selector_;
+  CertifiedAttention certified_;
+  CertifiedStep certified_step_;
   std::vector<const ForwardItem*> items_;
   std::vector<Sequence> views_;  // [item] its global page table, length set per token
   std::vector<std::vector<float>> probs_;

@@ -1,10 +1,47 @@
 #include "src/engine/policy_flags.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 #include "src/kv/kv_cache.h"
 
 namespace quest {
+
+namespace {
+
+// The certified mode's flags: eps (-1 off, else >= 0) with Quest only, and a
+// first round that fits under the cap and holds the sink pages.
+template <typename Bad>
+Status CheckCertify(const PolicyFlags& f, const std::string& prefix, const Bad& bad) {
+  const bool on = f.eps != -1;
+  if (on && !(f.eps >= 0 && std::isfinite(f.eps))) {
+    return bad("eps", StrFormat("%g: must be >= 0 (or -1: off)", f.eps));
+  }
+  if (on && f.attention != "quest") {
+    return bad("eps", StrFormat("%g: applies to %sattention quest only, not %s", f.eps,
+                                prefix.c_str(), f.attention.c_str()));
+  }
+  for (const auto& [name, value] : {std::pair<const char*, int>{"budget-min", f.budget_min},
+                                    std::pair<const char*, int>{"budget-max", f.budget_max}}) {
+    if (value < 0) return bad(name, StrFormat("%d: must be >= 0 (0: default)", value));
+    if (value > 0 && !on) {
+      return bad(name, StrFormat("%d: applies with %seps only", value, prefix.c_str()));
+    }
+  }
+  const int first = f.budget_min > 0 ? f.budget_min : f.budget;
+  if (f.budget_max > 0 && f.budget_max < first) {
+    return bad("budget-max", StrFormat("%d: below the first round's %d tokens", f.budget_max,
+                                       first));
+  }
+  if (on && f.sink_pages > MaxSinkPages(first, f.page_size)) {
+    return bad("budget-min", StrFormat("%d: leaves no room for selection beside %d sink pages",
+                                       first, f.sink_pages));
+  }
+  return Status();
+}
+
+}  // namespace
 
 Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& prefix) {
   // "invalid --budget 0: must be > 0", "invalid --gqa: unknown ...".
@@ -46,6 +83,10 @@ Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& pref
     return bad("kv-type", f.kv_type + " (expected f16 or f32)");
   }
   p.kv_type = f.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
+  QE_RETURN_IF_ERROR(CheckCertify(f, prefix, bad));
+  p.certify.eps = f.eps;
+  p.certify.budget_min = f.budget_min;
+  p.certify.budget_max = f.budget_max;
   return p;
 }
 

@@ -20,6 +20,11 @@ struct PolicyFlags {
   int dense_layers = 2;
   int sink_pages = 0;
   std::string kv_type = "f16";
+  // Certified Quest (quest/certified_attention.h): read pages until the
+  // skipped share is certified <= eps; -1: off (fixed budget).
+  double eps = -1;
+  int budget_min = 0;  // first round's tokens; 0: --budget
+  int budget_max = 0;  // tokens at most; 0: the whole context
 };
 
 // `prefix` is prepended to every field name in errors ("--" for the CLI,

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace quest {
 namespace {
 
@@ -54,6 +56,41 @@ TEST(PolicyFlagsTest, OtherFieldsNameTheirFlag) {
   f = PolicyFlags{};
   f.kv_type = "bf16";
   EXPECT_NE(Error(f).find("invalid --kv-type bf16"), std::string::npos);
+}
+
+TEST(PolicyFlagsTest, CertifiedModeFlags) {
+  PolicyFlags f;
+  f.eps = 0.1;
+  f.budget_min = 256;
+  f.budget_max = 4096;
+  Result<AttentionPolicy> p = MakePolicy(f);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->certify.eps, 0.1);
+  EXPECT_EQ(p->certify.budget_min, 256);
+  EXPECT_EQ(p->certify.budget_max, 4096);
+  EXPECT_FALSE(MakePolicy(PolicyFlags{})->certify.enabled());  // off by default
+  f.eps = 0;  // 0: read until every page is read or the cap
+  EXPECT_EQ(Error(f), "ok");
+  f.eps = -0.5;
+  EXPECT_EQ(Error(f), "invalid --eps -0.5: must be >= 0 (or -1: off)");
+  f.eps = std::nan("");
+  EXPECT_NE(Error(f).find("invalid --eps nan"), std::string::npos);
+  f.eps = 0.1;
+  f.attention = "h2o";
+  EXPECT_EQ(Error(f), "invalid --eps 0.1: applies to --attention quest only, not h2o");
+  EXPECT_EQ(Error(f, "quest."), "invalid quest.eps 0.1: applies to quest.attention quest only, not h2o");
+  f.attention = "quest";
+  f.budget_max = 128;
+  EXPECT_EQ(Error(f), "invalid --budget-max 128: below the first round's 256 tokens");
+  EXPECT_NE(Error(f, "quest.").find("invalid quest.budget_max 128"), std::string::npos);
+  f.budget_max = -1;
+  EXPECT_EQ(Error(f), "invalid --budget-max -1: must be >= 0 (0: default)");
+  f = PolicyFlags{};
+  f.budget_min = 64;  // without --eps
+  EXPECT_EQ(Error(f), "invalid --budget-min 64: applies with --eps only");
+  f.eps = 0.1;
+  f.sink_pages = 4;  // 64 tokens: 4 pages, no room beside 4 sink pages
+  EXPECT_EQ(Error(f), "invalid --budget-min 64: leaves no room for selection beside 4 sink pages");
 }
 
 }  // namespace

@@ -79,6 +79,10 @@ class Session {
   int64_t checked_sparse_calls() const { return forward_.diagnostics().checked_sparse; }
   // Means over the samples so far.
   SelectionRecall selection_recall() const { return forward_.diagnostics().recall.Mean(); }
+  // Certified Quest's running sums, and with check_attention its checks
+  // against exact dense attention (AttentionDiagnostics).
+  const AttentionDiagnostics& diagnostics() const { return forward_.diagnostics(); }
+  void ResetCertifyReport() { forward_.diagnostics().certify = CertifyReport(); }
 
  private:
   Session(const Model& model, const SessionOptions& opts, std::unique_ptr<KvStore> store,

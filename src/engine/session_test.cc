@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "src/engine/model.h"
 
@@ -182,6 +183,43 @@ TEST_P(SessionModelTest, PageSelectionSimdEqualsReferenceOverSelectedPages) {
             std::string(Name(method)) + " " + Name(gqa) + " sink " + std::to_string(sink);
         EXPECT_GT(s->checked_sparse_calls(), 0) << what;
         EXPECT_LE(s->max_attention_deviation(), 1e-5) << what;
+      }
+    }
+  }
+}
+
+// Certified Quest on the real models' keys and queries: at every sparse step
+// and query head, dense attention's share outside the pages read never
+// exceeds the certified T, the output error never exceeds 2 T max|v|, each
+// list stops certified or at its cap, and the dense first layer and the
+// sliding-window layers never go through it.
+TEST_P(SessionModelTest, CertifiedTailBoundsDenseDistance) {
+  auto m = LoadOrFail(GetParam());
+  ASSERT_NE(m, nullptr);
+  const std::vector<int32_t> prompt = Prompt(300, m->config().vocab_size);
+  for (const auto& [gqa, eps] :
+       {std::pair{GqaMode::kPerKvHead, 0.5}, std::pair{GqaMode::kPerQueryHead, 0.05}}) {
+    {
+      SessionOptions so = ShortSparse(AttentionMethod::kQuest);
+      so.attention.quest.gqa = gqa;
+      so.attention.certify = CertifyParams{eps, 32, 0};
+      so.check_attention = true;
+      const auto s = PrefillAndDecode(*m, so, prompt, 4);
+      ASSERT_NE(s, nullptr);
+      const std::string what = std::string(Name(gqa)) + " eps " + std::to_string(eps);
+      const AttentionDiagnostics& d = s->diagnostics();
+      EXPECT_GT(d.certify_checked, 0) << what;
+      EXPECT_LE(d.max_tail_excess, 1e-6) << what;
+      EXPECT_LE(d.max_output_bound_ratio, 1.0 + 1e-4) << what;
+      EXPECT_LE(s->max_attention_deviation(), 1e-5) << what;
+      const CertifyReport::Cell total = d.certify.Total();
+      EXPECT_GT(total.steps, 0) << what;
+      EXPECT_LE(total.tail_max, eps) << what;  // no cap: every step certified
+      EXPECT_EQ(total.capped, 0) << what;
+      EXPECT_EQ(d.certify.Layer(0).steps, 0) << what;  // the dense first layer
+      const ModelConfig& c = m->config();
+      for (int l = 0; l < c.num_layers; ++l) {
+        if (c.layer_is_local[l]) EXPECT_EQ(d.certify.Layer(l).steps, 0) << what << " layer " << l;
       }
     }
   }

@@ -689,10 +689,18 @@ struct Chunk {
   int end;
 };
 
-}  // namespace
+// Per-chunk softmax states of every list, computed on num_threads threads.
+struct ChunkStates {
+  std::vector<Chunk> chunks;
+  int max_g = 0;
+  std::vector<SoftmaxState> states;  // [chunk][max_g]
+  std::vector<float> accs;           // [chunk][max_g][head_dim], unnormalised
+  std::vector<size_t> raw_offset;    // [num_lists + 1] into raw_logits
+  std::vector<float> raw_logits;     // [list][heads of the list][tokens], if asked
+};
 
-void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
-                 float scale, int num_threads, float* out, std::vector<std::vector<float>>* probs) {
+void RunChunks(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+               float scale, int num_threads, bool keep_logits, ChunkStates* cs) {
   const int num_lists = pages.num_lists();
   CheckShapes(num_heads, kv, num_lists);
   const int D = kv.head_dim;
@@ -704,27 +712,30 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
   constexpr int kMinChunk = 8;
   const int total = pages.indptr.back();
   const int chunk_pages = std::max(kMinChunk, (total + num_threads * 8 - 1) / (num_threads * 8));
-  std::vector<Chunk> chunks;
+  std::vector<Chunk>& chunks = cs->chunks;
+  chunks.clear();
   for (int l = 0; l < num_lists; ++l) {
     for (int b = pages.indptr[l]; b < pages.indptr[l + 1]; b += chunk_pages) {
       chunks.push_back({l, b, std::min(b + chunk_pages, pages.indptr[l + 1])});
     }
   }
   const int max_g = num_heads / kv.num_kv_heads;
+  cs->max_g = max_g;
   const int num_chunks = static_cast<int>(chunks.size());
-  std::vector<SoftmaxState> states(static_cast<size_t>(num_chunks) * max_g);
-  std::vector<float> accs(static_cast<size_t>(num_chunks) * max_g * D);
+  cs->states.assign(static_cast<size_t>(num_chunks) * max_g, SoftmaxState{});
+  cs->accs.assign(static_cast<size_t>(num_chunks) * max_g * D, 0.0f);
 
   // Logits of every token read, when probabilities are asked for: one block per
   // list, [heads of the list][tokens of the list], normalised after the merge.
-  std::vector<size_t> raw_offset(num_lists + 1, 0);
-  if (probs != nullptr) {
+  cs->raw_offset.assign(num_lists + 1, 0);
+  if (keep_logits) {
     for (int l = 0; l < num_lists; ++l) {
       const ListHeads lh = HeadsOfList(l, num_lists, num_heads, kv.num_kv_heads);
-      raw_offset[l + 1] = raw_offset[l] + static_cast<size_t>(lh.num_heads) * pages.NumTokens(l, S);
+      cs->raw_offset[l + 1] =
+          cs->raw_offset[l] + static_cast<size_t>(lh.num_heads) * pages.NumTokens(l, S);
     }
   }
-  std::vector<float> raw_logits(raw_offset[num_lists]);
+  cs->raw_logits.assign(cs->raw_offset[num_lists], 0.0f);
 
 #pragma omp parallel num_threads(num_threads)
   {
@@ -735,15 +746,15 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
     for (int c = 0; c < num_chunks; ++c) {
       const Chunk& ch = chunks[c];
       const ListHeads lh = HeadsOfList(ch.list, num_lists, num_heads, kv.num_kv_heads);
-      SoftmaxState* st = &states[static_cast<size_t>(c) * max_g];
-      float* acc = &accs[static_cast<size_t>(c) * max_g * D];
+      SoftmaxState* st = &cs->states[static_cast<size_t>(c) * max_g];
+      float* acc = &cs->accs[static_cast<size_t>(c) * max_g * D];
       for (int g = 0; g < lh.num_heads; ++g) st[g] = {-std::numeric_limits<float>::infinity(), 0};
       const bool list_end = ch.end == pages.indptr[ch.list + 1];
       const int last_len = list_end ? pages.last_page_len[ch.list] : S;
       float* raw = nullptr;
       const size_t raw_stride = pages.NumTokens(ch.list, S);
-      if (probs != nullptr) {
-        raw = raw_logits.data() + raw_offset[ch.list] +
+      if (keep_logits) {
+        raw = cs->raw_logits.data() + cs->raw_offset[ch.list] +
               static_cast<size_t>(ch.begin - pages.indptr[ch.list]) * S;
       }
       HWY_DYNAMIC_DISPATCH(AttendChunkImpl)
@@ -752,48 +763,96 @@ void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageLis
        raw_stride, scratch.data());
     }
   }
+}
 
-  // Merge the chunks of each list: M = max m_c, L = sum l_c e^(m_c - M),
-  // out = sum acc_c e^(m_c - M) / L.
-  std::vector<float> final_m(num_heads, -std::numeric_limits<float>::infinity());
-  std::vector<float> final_l(num_heads, 0.0f);
-  std::fill(out, out + static_cast<size_t>(num_heads) * D, 0.0f);
+// Merges the chunk states into st: M = max(m, m_c), L = l e^(m - M) +
+// sum l_c e^(m_c - M), acc likewise. From the empty state (m = -inf, l = 0,
+// acc = 0) this is the plain merge of the chunks, bit for bit.
+void MergeChunks(const ChunkStates& cs, int num_lists, int num_heads, int num_kv_heads, int D,
+                 AttentionState* st) {
+  const int num_chunks = static_cast<int>(cs.chunks.size());
+  const int max_g = cs.max_g;
+  std::vector<float> new_m(st->m);
   for (int c = 0; c < num_chunks; ++c) {
-    const ListHeads lh = HeadsOfList(chunks[c].list, num_lists, num_heads, kv.num_kv_heads);
+    const ListHeads lh = HeadsOfList(cs.chunks[c].list, num_lists, num_heads, num_kv_heads);
     for (int g = 0; g < lh.num_heads; ++g) {
-      final_m[lh.first_head + g] =
-          std::max(final_m[lh.first_head + g], states[static_cast<size_t>(c) * max_g + g].m);
-    }
-  }
-  for (int c = 0; c < num_chunks; ++c) {
-    const ListHeads lh = HeadsOfList(chunks[c].list, num_lists, num_heads, kv.num_kv_heads);
-    for (int g = 0; g < lh.num_heads; ++g) {
-      const int h = lh.first_head + g;
-      const SoftmaxState& st = states[static_cast<size_t>(c) * max_g + g];
-      const float w = std::exp(st.m - final_m[h]);
-      final_l[h] += st.l * w;
-      const float* acc = &accs[(static_cast<size_t>(c) * max_g + g) * D];
-      float* o = out + static_cast<size_t>(h) * D;
-      for (int i = 0; i < D; ++i) o[i] += acc[i] * w;
+      new_m[lh.first_head + g] =
+          std::max(new_m[lh.first_head + g], cs.states[static_cast<size_t>(c) * max_g + g].m);
     }
   }
   for (int h = 0; h < num_heads; ++h) {
-    if (final_l[h] == 0.0f) continue;  // empty list: output stays zero
-    const float inv = 1.0f / final_l[h];
-    float* o = out + static_cast<size_t>(h) * D;
-    for (int i = 0; i < D; ++i) o[i] *= inv;
+    if (new_m[h] == st->m[h] || st->m[h] == -std::numeric_limits<float>::infinity()) continue;
+    const float w = std::exp(st->m[h] - new_m[h]);
+    st->l[h] *= w;
+    float* acc = &st->acc[static_cast<size_t>(h) * D];
+    for (int i = 0; i < D; ++i) acc[i] *= w;
   }
+  st->m = new_m;
+  for (int c = 0; c < num_chunks; ++c) {
+    const ListHeads lh = HeadsOfList(cs.chunks[c].list, num_lists, num_heads, num_kv_heads);
+    for (int g = 0; g < lh.num_heads; ++g) {
+      const int h = lh.first_head + g;
+      const SoftmaxState& cst = cs.states[static_cast<size_t>(c) * max_g + g];
+      const float w = std::exp(cst.m - st->m[h]);
+      st->l[h] += cst.l * w;
+      const float* acc = &cs.accs[(static_cast<size_t>(c) * max_g + g) * D];
+      float* o = &st->acc[static_cast<size_t>(h) * D];
+      for (int i = 0; i < D; ++i) o[i] += acc[i] * w;
+    }
+  }
+}
+
+}  // namespace
+
+void AttentionState::Reset(int num_heads, int head_dim) {
+  m.assign(num_heads, -std::numeric_limits<float>::infinity());
+  l.assign(num_heads, 0.0f);
+  acc.assign(static_cast<size_t>(num_heads) * head_dim, 0.0f);
+}
+
+void AttendPagesAccumulate(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                           float scale, int num_threads, AttentionState* state) {
+  ChunkStates cs;
+  RunChunks(q, num_heads, kv, pages, scale, num_threads, false, &cs);
+  MergeChunks(cs, pages.num_lists(), num_heads, kv.num_kv_heads, kv.head_dim, state);
+}
+
+void FinishAttention(const AttentionState& state, int head_dim, float* out) {
+  const int num_heads = static_cast<int>(state.l.size());
+  for (int h = 0; h < num_heads; ++h) {
+    float* o = out + static_cast<size_t>(h) * head_dim;
+    const float* acc = &state.acc[static_cast<size_t>(h) * head_dim];
+    if (state.l[h] == 0.0f) {  // empty list: output stays zero
+      std::fill(o, o + head_dim, 0.0f);
+      continue;
+    }
+    const float inv = 1.0f / state.l[h];
+    for (int i = 0; i < head_dim; ++i) o[i] = acc[i] * inv;
+  }
+}
+
+void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                 float scale, int num_threads, float* out, std::vector<std::vector<float>>* probs) {
+  ChunkStates cs;
+  RunChunks(q, num_heads, kv, pages, scale, num_threads, probs != nullptr, &cs);
+  const int num_lists = pages.num_lists();
+  const int D = kv.head_dim;
+  AttentionState st;
+  st.Reset(num_heads, D);
+  MergeChunks(cs, num_lists, num_heads, kv.num_kv_heads, D, &st);
+  FinishAttention(st, D, out);
   if (probs != nullptr) {
+    const int S = kv.page_size;
     probs->assign(num_heads, {});
     for (int l = 0; l < num_lists; ++l) {
       const ListHeads lh = HeadsOfList(l, num_lists, num_heads, kv.num_kv_heads);
       const size_t n = pages.NumTokens(l, S);
       for (int g = 0; g < lh.num_heads; ++g) {
         const int h = lh.first_head + g;
-        const float* raw = raw_logits.data() + raw_offset[l] + g * n;
+        const float* raw = cs.raw_logits.data() + cs.raw_offset[l] + g * n;
         std::vector<float>& p = (*probs)[h];
         p.resize(n);
-        for (size_t t = 0; t < n; ++t) p[t] = std::exp(raw[t] - final_m[h]) / final_l[h];
+        for (size_t t = 0; t < n; ++t) p[t] = std::exp(raw[t] - st.m[h]) / st.l[h];
       }
     }
   }

@@ -31,6 +31,16 @@ void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, vo
 void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
                 const int32_t* pages, int num_pages, float* scores);
 
+// The exponent ExpOfBounds clamps to: exp(80) ~ 5.5e34 exceeds any softmax
+// normaliser of a context (at most its token count), so the clamped mass still
+// gives a tail share of 1 in double.
+inline constexpr float kMaxBoundExponent = 80.0f;
+
+// out[j] = exp(min(max(scale * u[j] - m, -80), 80)): the most unnormalised
+// softmax mass (relative to the running max m) one token of page j can hold
+// when u[j] bounds its q . k (ScorePages). The certified mode's inner pass.
+void ExpOfBounds(const float* u, int n, float scale, float m, float* out);
+
 // ---- Decode attention ----------------------------------------------------------
 
 // Exact softmax attention of one decode token over the pages of `pages`.
@@ -45,6 +55,24 @@ void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int 
 void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
                  float scale, int num_threads, float* out,
                  std::vector<std::vector<float>>* probs = nullptr);
+
+// The running softmax state of one decode token's heads over the keys read so
+// far: what the certified mode (quest/certified_attention.h) carries between
+// its rounds of pages, so that no page is read twice.
+struct AttentionState {
+  std::vector<float> m;    // [num_heads] max logit (scaled) seen; -inf before any key
+  std::vector<float> l;    // [num_heads] sum of exp(logit - m)
+  std::vector<float> acc;  // [num_heads][head_dim] sum of exp(logit - m) v, unnormalised
+  void Reset(int num_heads, int head_dim);
+};
+
+// Folds the keys of `pages` into state (exactly as AttendPages merges its
+// chunks); lists may be empty. AttendPages is Reset, this, FinishAttention.
+void AttendPagesAccumulate(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
+                           float scale, int num_threads, AttentionState* state);
+
+// out[h] = acc[h] / l[h] ([num_heads][head_dim]; zero for a head with no keys).
+void FinishAttention(const AttentionState& state, int head_dim, float* out);
 
 // The same over an arbitrary token list (eviction baselines).
 void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,

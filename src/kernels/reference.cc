@@ -55,6 +55,14 @@ void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int 
   }
 }
 
+void ExpOfBounds(const float* u, int n, float scale, float m, float* out) {
+  constexpr double kMax = 80.0;  // quest::kMaxBoundExponent
+  for (int j = 0; j < n; ++j) {
+    const double x = static_cast<double>(scale) * u[j] - m;
+    out[j] = static_cast<float>(std::exp(std::min(std::max(x, -kMax), kMax)));
+  }
+}
+
 TokenList PagesToTokens(const PageList& pages, int page_size) {
   TokenList tokens;
   tokens.indptr.push_back(0);
@@ -112,6 +120,104 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
 void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
                  float scale, float* out, std::vector<std::vector<float>>* probs) {
   AttendTokens(q, num_heads, kv, PagesToTokens(pages, kv.page_size), scale, out, probs);
+}
+
+CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& kv,
+                                  const int32_t* pages, int length, const PageList& read,
+                                  float scale) {
+  const int G = num_heads / kv.num_kv_heads;
+  const int D = kv.head_dim;
+  const int S = kv.page_size;
+  const int n = (length + S - 1) / S;
+  const bool shared = read.num_lists() == kv.num_kv_heads;
+  CertificateCheck r;
+  for (int h = 0; h < num_heads; ++h) {
+    const int kv_head = h / G;
+    const int list = shared ? kv_head : h;
+    std::vector<char> is_read(n, 0);
+    for (int j = read.indptr[list]; j < read.indptr[list + 1]; ++j) {
+      for (int p = 0; p < n; ++p) is_read[p] |= pages[p] == read.indices[j];
+    }
+    const float* qh = q + static_cast<size_t>(h) * D;
+    std::vector<double> logit(length);
+    double m_all = -std::numeric_limits<double>::infinity(), m_read = m_all;
+    for (int t = 0; t < length; ++t) {
+      double dot = 0;
+      for (int i = 0; i < D; ++i) {
+        dot += static_cast<double>(qh[i]) *
+               LoadElement(kv.k, kv.type, kv.KOffset(pages[t / S], kv_head, t % S, i));
+      }
+      logit[t] = dot * scale;
+      m_all = std::max(m_all, logit[t]);
+      if (is_read[t / S]) m_read = std::max(m_read, logit[t]);
+    }
+    double z_all = 0, z_read = 0, skipped = 0;
+    for (int t = 0; t < length; ++t) {
+      z_all += std::exp(logit[t] - m_all);
+      if (is_read[t / S]) {
+        z_read += std::exp(logit[t] - m_read);
+      } else {
+        skipped += std::exp(logit[t] - m_all);
+      }
+    }
+    double q_norm = 0;
+    for (int i = 0; i < D; ++i) q_norm += static_cast<double>(qh[i]) * qh[i];
+    q_norm = std::sqrt(q_norm);
+    double w = 0, w_norm = 0, slack = 0, slack_norm = 0;
+    int skipped_pages = 0;
+    for (int p = 0; p < n; ++p) {
+      if (is_read[p]) continue;
+      const size_t off = kv.MetaOffset(pages[p], kv_head);
+      double u = 0;
+      for (int i = 0; i < D; ++i) {
+        const double qi = qh[i];
+        u += std::max(qi * LoadElement(kv.kmax, kv.type, off + i),
+                      qi * LoadElement(kv.kmin, kv.type, off + i));
+      }
+      double k_norm = 0, page_max = -std::numeric_limits<double>::infinity();
+      for (int t = p * S; t < std::min(length, (p + 1) * S); ++t) {
+        double kk = 0;
+        for (int i = 0; i < D; ++i) {
+          const double k = LoadElement(kv.k, kv.type, kv.KOffset(pages[p], kv_head, t % S, i));
+          kk += k * k;
+        }
+        k_norm = std::max(k_norm, std::sqrt(kk));
+        page_max = std::max(page_max, logit[t]);
+      }
+      const double u_norm = std::min(u, q_norm * k_norm);
+      w += S * std::exp(scale * u - m_read);
+      w_norm += S * std::exp(scale * u_norm - m_read);
+      slack += scale * u - page_max;
+      slack_norm += scale * u_norm - page_max;
+      ++skipped_pages;
+    }
+    const auto share = [z_read](double x) {
+      return x <= 0 ? 0.0 : std::isfinite(x) ? x / (z_read + x) : 1.0;
+    };
+    r.tail.push_back(share(w));
+    r.tail_norm.push_back(share(w_norm));
+    r.slack.push_back(skipped_pages > 0 ? slack / skipped_pages : 0.0);
+    r.slack_norm.push_back(skipped_pages > 0 ? slack_norm / skipped_pages : 0.0);
+    r.tv.push_back(skipped / z_all);
+    std::vector<double> o_read(D, 0.0), o_all(D, 0.0);
+    double vmax = 0;
+    for (int t = 0; t < length; ++t) {
+      const size_t off = kv.VOffset(pages[t / S], kv_head, t % S, 0);
+      const double pa = std::exp(logit[t] - m_all) / z_all;
+      const double pr = is_read[t / S] ? std::exp(logit[t] - m_read) / z_read : 0.0;
+      for (int i = 0; i < D; ++i) {
+        const double v = LoadElement(kv.v, kv.type, off + i);
+        o_all[i] += pa * v;
+        o_read[i] += pr * v;
+        vmax = std::max(vmax, std::abs(v));
+      }
+    }
+    double err = 0;
+    for (int i = 0; i < D; ++i) err = std::max(err, std::abs(o_read[i] - o_all[i]));
+    r.out_err.push_back(err);
+    r.vmax.push_back(vmax);
+  }
+  return r;
 }
 
 void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,

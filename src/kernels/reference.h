@@ -22,12 +22,35 @@ void PageMinMax(const void* keys, KvType type, int rows, int head_dim, std::vect
 void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
                 const int32_t* pages, int num_pages, float* scores);
 
+// out as in quest::ExpOfBounds, in double.
+void ExpOfBounds(const float* u, int n, float scale, float m, float* out);
+
 // Softmax attention of every head over the tokens of its list: the full
 // softmax computed at once in double (no online rescaling, no chunking).
 void AttendPages(const float* q, int num_heads, const PagedKv& kv, const PageList& pages,
                  float scale, float* out, std::vector<std::vector<float>>* probs = nullptr);
 void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenList& tokens,
                   float scale, float* out, std::vector<std::vector<float>>* probs = nullptr);
+
+// The certificate of a decode step computed from scratch, and what it bounds.
+// `read` lists the pages attended (one list per KV head or per query head)
+// out of the sequence's pages[0..ceil(length / page_size)). Per query head,
+// in double from exact logits: tail, the certified share W / (z + W) (z over
+// the read tokens, W from the skipped pages' bounds, each counted as a full
+// page); tv, dense attention's softmax share of the tokens not read (the
+// total-variation distance to attention over the read tokens); out_err,
+// max_i |o_read[i] - o_dense[i]|; vmax, max |v| over the sequence.
+// Also, to see how loose the bound is: slack, the mean over skipped pages of
+// scale * U(p) - (the page's largest true logit), in nats; and tail_norm /
+// slack_norm, the same with the bound min(U(p), |q| max_t |k_t|) (Cauchy-
+// Schwarz per page: valid, not kept in the metadata today).
+struct CertificateCheck {
+  std::vector<double> tail, tv, out_err, vmax;  // [num_heads]
+  std::vector<double> slack, tail_norm, slack_norm;  // [num_heads]; slack 0 with no page skipped
+};
+CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& kv,
+                                  const int32_t* pages, int length, const PageList& read,
+                                  float scale);
 
 // out as in quest::AttendCausal: per query and head, the full softmax over the
 // keys of its causal window, in double.

@@ -124,10 +124,8 @@ void SelectTopK(const float* scores, int n, int k, int sink, int forced,
   }
 }
 
-namespace {
-
-// agg[j] = combination over g of scores[g * n + j].
-void Aggregate(const float* scores, int G, int n, GqaAggregate how, float scale, float* agg) {
+void AggregateScores(const float* scores, int G, int n, GqaAggregate how, float scale,
+                     float* agg) {
   if (how == GqaAggregate::kMax) {
     std::copy(scores, scores + n, agg);
     for (int g = 1; g < G; ++g) {
@@ -138,8 +136,6 @@ void Aggregate(const float* scores, int G, int n, GqaAggregate how, float scale,
   std::fill(agg, agg + n, 0.0f);
   for (int g = 0; g < G; ++g) AddSoftmax(scores + g * n, n, scale, agg);
 }
-
-}  // namespace
 
 void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, const Sequence& seq,
                           const QuestParams& params, int num_threads, PageList* out) {
@@ -169,7 +165,7 @@ void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, cons
     const float* agg = s.scores.data();
     if (num_q > 1) {
       s.agg.resize(n);
-      Aggregate(s.scores.data(), num_q, n, params.aggregate, params.scale, s.agg.data());
+      AggregateScores(s.scores.data(), num_q, n, params.aggregate, params.scale, s.agg.data());
       agg = s.agg.data();
     }
     SelectTopK(agg, n, keep, params.sink_pages, forced, &kept_[l]);

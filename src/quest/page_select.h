@@ -71,6 +71,11 @@ int PagesToKeep(const QuestParams& params, int page_size, int num_pages);
 void SelectTopK(const float* scores, int n, int k, int sink, int forced,
                 std::vector<int32_t>* out);
 
+// agg[j] = the combination over g < G of scores[g * n + j]: how per-KV-head
+// selection ranks pages for the G query heads of a group.
+void AggregateScores(const float* scores, int G, int n, GqaAggregate how, float scale,
+                     float* agg);
+
 // Scores and selects the pages of seq for every list. Reuse one selector across
 // steps: it keeps its scratch.
 class PageSelector {

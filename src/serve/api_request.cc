@@ -136,8 +136,9 @@ std::optional<ApiError> ReadQuest(const json& j, PolicyFlags* f) {
   if (!j.contains("quest") || j["quest"].is_null()) return std::nullopt;
   const json& q = j["quest"];
   if (!q.is_object()) return WrongType("quest", "an object");
-  static const char* kKeys[] = {"attention",    "budget",     "semantics", "gqa",
-                                "sink_pages",   "dense_layers", "page_size", "kv_type"};
+  static const char* kKeys[] = {"attention",    "budget",       "semantics",  "gqa",
+                                "sink_pages",   "dense_layers", "page_size",  "kv_type",
+                                "eps",          "budget_min",   "budget_max"};
   for (auto it = q.begin(); it != q.end(); ++it) {
     if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys)) {
       return Bad("quest." + it.key(), "unknown field 'quest." + it.key() + "'");
@@ -149,6 +150,12 @@ std::optional<ApiError> ReadQuest(const json& j, PolicyFlags* f) {
   if (auto e = ReadString(q, "gqa", "quest.gqa", &f->gqa)) return e;
   if (auto e = ReadInt(q, "sink_pages", "quest.sink_pages", &f->sink_pages)) return e;
   if (auto e = ReadInt(q, "dense_layers", "quest.dense_layers", &f->dense_layers)) return e;
+  if (q.contains("eps") && !q["eps"].is_null()) {
+    if (!q["eps"].is_number()) return WrongType("quest.eps", "a number");
+    f->eps = q["eps"].get<double>();
+  }
+  if (auto e = ReadInt(q, "budget_min", "quest.budget_min", &f->budget_min)) return e;
+  if (auto e = ReadInt(q, "budget_max", "quest.budget_max", &f->budget_max)) return e;
   const PolicyFlags server = *f;
   if (auto e = ReadInt(q, "page_size", "quest.page_size", &f->page_size)) return e;
   if (auto e = ReadString(q, "kv_type", "quest.kv_type", &f->kv_type)) return e;

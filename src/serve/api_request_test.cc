@@ -66,6 +66,12 @@ TEST(ApiRequest, EveryBadInputNamesItsField) {
       {R"({"prompt":"x","quest":{"sink_pages":-1}})", false, "quest.sink_pages"},
       {R"({"prompt":"x","quest":{"page_size":64}})", false, "quest.page_size"},
       {R"({"prompt":"x","quest":{"colour":"red"}})", false, "quest.colour"},
+      {R"({"prompt":"x","quest":{"eps":"small"}})", false, "quest.eps"},
+      {R"({"prompt":"x","quest":{"eps":-0.5}})", false, "quest.eps"},
+      {R"({"prompt":"x","quest":{"eps":0.1,"attention":"tova"}})", false, "quest.eps"},
+      {R"({"prompt":"x","quest":{"budget_min":64}})", false, "quest.budget_min"},
+      {R"({"prompt":"x","quest":{"eps":0.1,"budget_max":16}})", false, "quest.budget_max"},
+      {R"({"prompt":"x","quest":{"eps":0.1,"budget_max":1.5}})", false, "quest.budget_max"},
   };
   for (const auto& c : cases) {
     ApiRequest r;

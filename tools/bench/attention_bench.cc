@@ -12,6 +12,7 @@
 
 #include "src/kernels/kernels.h"
 #include "src/kv/kv_cache.h"
+#include "src/quest/certified_attention.h"
 #include "src/quest/page_select.h"
 #include "src/util/aligned.h"
 #include "src/util/memory.h"
@@ -72,6 +73,59 @@ void Fill(KvCache* cache, Sequence* seq, int length, unsigned seed, int threads)
   cache->Advance(seq, length);
 }
 
+// Certified Quest at eps over every layer against fixed-budget Quest reading
+// the same mean number of pages, alternating within each repeat.
+void CertifiedRow(const KvCache& cache, const Sequence& seq, const std::vector<float>& q,
+                  int layers, const AttentionBenchOptions& o, const QuestParams& params,
+                  double eps, int threads, nlohmann::json* row) {
+  const float scale = params.scale;
+  const CertifyParams cp{eps, params.budget, o.budget_max};
+  CertifiedAttention cert;
+  CertifiedStep step;
+  CertifyReport report;
+  PageSelector selector;
+  PageList list;
+  std::vector<float> out(static_cast<size_t>(o.heads) * o.head_dim);
+  QuestParams same = params;
+  std::vector<double> cert_s, same_s;
+  for (int r = 0; r <= o.repeats; ++r) {  // r == 0 warms up and measures pages read
+    double t0 = NowSeconds();
+    for (int l = 0; l < layers; ++l) {
+      cert.Attend(q.data() + static_cast<size_t>(l) * o.heads * o.head_dim, o.heads,
+                  cache.View(l), seq, params, cp, scale, threads, out.data(), &step);
+      if (r == 0) report.Add(l, o.heads, o.kv_heads, step);
+    }
+    const double cert_t = NowSeconds() - t0;
+    if (r == 0) {
+      const CertifyReport::Cell c = report.Total();
+      const double pages = c.pages_sum / std::max<int64_t>(1, c.steps);
+      same.budget = std::max(1, static_cast<int>(std::lround(pages))) * o.page_size;
+    }
+    t0 = NowSeconds();
+    for (int l = 0; l < layers; ++l) {
+      const float* ql = q.data() + static_cast<size_t>(l) * o.heads * o.head_dim;
+      selector.Select(ql, o.heads, cache.View(l), seq, same, threads, &list);
+      AttendPages(ql, o.heads, cache.View(l), list, scale, threads, out.data());
+    }
+    const double same_t = NowSeconds() - t0;
+    if (r > 0) {
+      cert_s.push_back(cert_t);
+      same_s.push_back(same_t);
+    }
+  }
+  const CertifyReport::Cell c = report.Total();
+  const double n = std::max<int64_t>(1, c.steps);
+  (*row)["eps"] = eps;
+  (*row)["budget_max"] = o.budget_max;
+  (*row)["certified_tail_mean"] = c.tail_sum / n;
+  (*row)["certified_tail_max"] = c.tail_max;
+  (*row)["pages_read_mean"] = c.pages_sum / n;
+  (*row)["capped_share"] = c.capped / n;
+  (*row)["certified_ms"] = Median(cert_s) * 1e3 / layers;
+  (*row)["quest_same_pages_budget"] = same.budget;
+  (*row)["quest_same_pages_ms"] = Median(same_s) * 1e3 / layers;
+}
+
 }  // namespace
 
 Status ValidateAttentionBench(const AttentionBenchOptions& o) {
@@ -118,6 +172,15 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
   }
   if (o.kv_type != "f16" && o.kv_type != "f32") {
     return bad("kv-type", o.kv_type, "expected f16 or f32");
+  }
+  for (double e : o.eps) {
+    if (!(e >= 0 && std::isfinite(e))) return bad("eps", StrFormat("%g", e), "must be >= 0");
+  }
+  if (o.budget_max < 0) return bad("budget-max", std::to_string(o.budget_max), "must be >= 0");
+  for (int b : o.budgets) {
+    if (!o.eps.empty() && o.budget_max > 0 && o.budget_max < b) {
+      return bad("budget-max", std::to_string(o.budget_max), "must be >= every --budget");
+    }
   }
   // Sizes in 64 bits and against memory before anything is allocated.
   QE_RETURN_IF_ERROR(CheckFitsInMemory(o.membw_gb * 1e9, StrFormat("--membw-gb %g", o.membw_gb)));
@@ -282,6 +345,15 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
                  << dense_ms << " ms, quest " << quest_ms << " ms per layer (select "
                  << row["quest_select_ms"].get<double>() << " ms)\n";
         rows.push_back(row);
+        for (double eps : o.eps) {
+          nlohmann::json crow = row;
+          CertifiedRow(cache, seq, q, layers, o, params, eps, threads, &crow);
+          progress << "  eps " << eps << ": certified " << crow["certified_ms"].get<double>()
+                   << " ms, fixed Quest at the same pages "
+                   << crow["quest_same_pages_ms"].get<double>() << " ms, pages read "
+                   << crow["pages_read_mean"].get<double>() << "\n";
+          rows.push_back(crow);
+        }
       }
     }
   }

@@ -29,6 +29,11 @@ struct AttentionBenchOptions {
   std::string gqa_aggregate = "softmax-sum";
   std::string kv_type = "f16";
   unsigned seed = 1;
+  // Certified Quest (comma list sweeps): each eps adds a row whose first round
+  // is the budget, capped at budget_max tokens (0: none), timed beside fixed
+  // Quest reading the same mean number of pages.
+  std::vector<double> eps;
+  int budget_max = 0;
 };
 
 // Names the first invalid flag and its value.

@@ -42,6 +42,11 @@ Command AddBenchAttentionCommand(CLI::App* bench) {
       ->capture_default_str();
   attn->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();
   attn->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  attn->add_option("--eps", o->eps,
+                   "certified Quest tail shares (comma list sweeps; --budget is the first round)")
+      ->delimiter(',');
+  attn->add_option("--budget-max", o->budget_max, "with --eps: tokens at most (0: none)")
+      ->capture_default_str();
   attn->add_flag("--json", *json, "print only a JSON array on stdout");
   return {attn, [o, json]() {
             Result<nlohmann::json> rows = RunAttentionBench(*o, std::cerr);

@@ -17,6 +17,16 @@ void AddPolicyFlags(CLI::App* app, PolicyFlags* f) {
   app->add_option("--dense-layers", f->dense_layers, "first layers kept dense")
       ->capture_default_str();
   app->add_option("--kv-type", f->kv_type, "f16 | f32")->capture_default_str();
+  app->add_option("--eps", f->eps,
+                  "Quest: read pages in bound order until the skipped attention share is "
+                  "certified <= eps (-1: off, a fixed --budget)")
+      ->capture_default_str();
+  app->add_option("--budget-min", f->budget_min,
+                  "with --eps: tokens of the first round (0: --budget)")
+      ->capture_default_str();
+  app->add_option("--budget-max", f->budget_max,
+                  "with --eps: tokens read at most (0: the whole context)")
+      ->capture_default_str();
 }
 
 void AddSamplerFlags(CLI::App* app, SamplerOptions* s) {

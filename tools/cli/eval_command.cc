@@ -46,6 +46,13 @@ void AddCommonFlags(CLI::App* c, EvalFlags* f) {
                 "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
       ->delimiter(',')
       ->capture_default_str();
+  c->add_option("--eps", f->h.eps,
+                "Quest: certified tail shares (comma list; -1: fixed budget; else --budgets is the "
+                "first round)")
+      ->delimiter(',')
+      ->capture_default_str();
+  c->add_option("--budget-max", f->h.budget_max, "Quest with --eps: tokens at most (0: none)")
+      ->capture_default_str();
   c->add_option("--dense-layers", f->h.dense_layers, "first layers kept dense")
       ->capture_default_str();
   c->add_option("--seed", f->h.seed, "seed of the samples")->capture_default_str();

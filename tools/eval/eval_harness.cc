@@ -77,6 +77,9 @@ AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
   p.dense_layers = dense_layers;
   p.page_size = c.page_size;
   p.quest.sink_pages = c.sink_pages;
+  if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
+    p.certify = CertifyParams{c.eps, c.budget, c.budget_max};
+  }
   return p;
 }
 
@@ -103,6 +106,15 @@ std::string Basename(const std::string& path) {
   return s == std::string::npos ? path : path.substr(s + 1);
 }
 
+// Certified Quest's means over (sparse layer, query head, step).
+void DescribeCertified(const CertifyReport::Cell& c, nlohmann::json* row) {
+  const double n = std::max<int64_t>(1, c.steps);
+  (*row)["certified_tail_mean"] = c.tail_sum / n;
+  (*row)["certified_tail_max"] = c.tail_max;
+  (*row)["pages_read_mean"] = c.pages_sum / n;
+  (*row)["capped_share"] = c.capped / n;
+}
+
 }  // namespace
 
 void MethodConfig::Describe(nlohmann::json* row) const {
@@ -113,6 +125,10 @@ void MethodConfig::Describe(nlohmann::json* row) const {
   (*row)["gqa"] = quest ? Name(gqa) : "";
   (*row)["page_size"] = page_size;
   (*row)["sink_pages"] = method == AttentionMethod::kQuest ? sink_pages : 0;
+  if (method == AttentionMethod::kQuest && eps >= 0) {
+    (*row)["eps"] = eps;
+    (*row)["budget_max"] = budget_max;
+  }
 }
 
 Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
@@ -127,6 +143,15 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
   if (o.sink_pages.empty()) return Status::Error("--sink-pages is empty");
   for (int sp : o.sink_pages) {
     if (sp < 0) return Status::Error(StrFormat("invalid --sink-pages %d: must be >= 0", sp));
+  }
+  if (o.eps.empty()) return Status::Error("--eps is empty");
+  for (double e : o.eps) {
+    if (e != -1 && !(e >= 0 && std::isfinite(e))) {
+      return Status::Error(StrFormat("invalid --eps %g: must be >= 0 (or -1: fixed budget)", e));
+    }
+  }
+  if (o.budget_max < 0) {
+    return Status::Error(StrFormat("invalid --budget-max %d: must be >= 0", o.budget_max));
   }
   std::vector<MethodConfig> out;
   for (const std::string& name : o.methods) {
@@ -164,7 +189,18 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
                     "--budgets %d (at most %d sink pages)",
                     sp, ps, b, MaxSinkPages(b, ps)));
               }
-              out.push_back(MethodConfig{*m, b, *s, *g, ps, sp});
+              if (*m != AttentionMethod::kQuest) {
+                out.push_back(MethodConfig{*m, b, *s, *g, ps, sp});
+                continue;
+              }
+              for (double e : o.eps) {
+                if (e >= 0 && o.budget_max > 0 && o.budget_max < b) {
+                  return Status::Error(StrFormat(
+                      "invalid --budget-max %d: below the first round's --budgets %d",
+                      o.budget_max, b));
+                }
+                out.push_back(MethodConfig{*m, b, *s, *g, ps, sp, e, e >= 0 ? o.budget_max : 0});
+              }
             }
           }
         }
@@ -293,6 +329,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
               const double t0 = Now();
               QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
               QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+              sp.work->ResetCertifyReport();
               for (int32_t t : p.question) QE_RETURN_IF_ERROR(sp.work->Decode(t, logits.data()));
               std::vector<int32_t> answer;
               for (int i = 0; i < p.max_new_tokens; ++i) {
@@ -316,6 +353,9 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
               row["score"] = score;
               row["needle_token"] = p.needle_token;
               row["seconds"] = Now() - t0;
+              if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
+                DescribeCertified(sp.work->diagnostics().certify.Total(), &row);
+              }
               QE_RETURN_IF_ERROR(writer_->AppendRow(row));
               if (opts_.verbose) {
                 std::string ans = text;
@@ -357,6 +397,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
                                     (configs_.size() + page_sizes.size()));
   // Per configuration (and length): every step's KL and top-1 match.
   std::map<std::pair<int, size_t>, std::vector<double>> kl_all, top1_all;
+  std::map<std::pair<int, size_t>, CertifyReport::Cell> certify_all;
   std::vector<float> logits(vocab);
   std::vector<double> lp_method;
   for (int length : lengths) {
@@ -391,6 +432,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
           const double t0 = Now();
           QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
           QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+          sp.work->ResetCertifyReport();
           std::vector<double> kl(steps), top1(steps);
           for (int i = 0; i < steps; ++i) {
             QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
@@ -410,6 +452,11 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
           row["kl_mean"] = MeanWithStdErr(kl).value;
           row["top1_agreement"] = MeanWithStdErr(top1).value;
           row["seconds"] = Now() - t0;
+          if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
+            const CertifyReport::Cell cell = sp.work->diagnostics().certify.Total();
+            DescribeCertified(cell, &row);
+            certify_all[{length, ci}].Add(cell);
+          }
           QE_RETURN_IF_ERROR(writer_->AppendRow(row));
           progress.Tick();
         }
@@ -435,6 +482,8 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
         row["ci_low"] = iv.low;
         row["ci_high"] = iv.high;
         row["n"] = iv.n;
+        const auto cert = certify_all.find({length, ci});
+        if (cert != certify_all.end()) DescribeCertified(cert->second, &row);
         summary_.push_back(row);
       }
     }

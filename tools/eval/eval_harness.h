@@ -27,6 +27,9 @@ struct MethodConfig {
   GqaMode gqa = GqaMode::kPerKvHead;
   int page_size = 16;
   int sink_pages = 0;  // Quest only: first pages always kept
+  // Quest only: certified mode (budget is then the first round), -1: off.
+  double eps = -1;
+  int budget_max = 0;  // certified mode's cap in tokens, 0: none
   // The row keys that name this configuration.
   void Describe(nlohmann::json* row) const;
 };
@@ -39,6 +42,8 @@ struct HarnessOptions {
   std::vector<std::string> gqa = {"per-kv-head"};   // Quest only
   std::vector<int> page_sizes = {16};               // Quest only (the others use the first)
   std::vector<int> sink_pages = {0};                // Quest only
+  std::vector<double> eps = {-1};  // Quest only: certified tail shares (-1: fixed budget)
+  int budget_max = 0;              // Quest with eps >= 0: tokens at most (0: none)
   int dense_layers = 2;
   uint64_t seed = 1;
   int threads = 0;
