@@ -39,6 +39,7 @@ Result<std::unique_ptr<KvStore>> KvStore::Create(const ModelConfig& c,
   kc.page_size = o.page_size;
   kc.type = o.type;
   kc.num_pages = o.num_pages;
+  kc.pool_file = o.pool_file;
   Result<KvCache> cache = KvCache::Create(kc);
   if (!cache.ok()) return cache.status();
   std::unique_ptr<KvCache> ring_cache;

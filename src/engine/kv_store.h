@@ -20,6 +20,7 @@ struct KvStoreOptions {
   bool window_rings = true;    // sliding-window layers keep only their window
   int max_sequences = 1;       // rings to hold (window_rings only)
   int max_chunk = 256;         // most tokens one sequence adds per forward pass
+  std::string pool_file;       // the shared pool's pages in this scratch file (KvCacheConfig)
 };
 
 class KvStore {
@@ -36,6 +37,10 @@ class KvStore {
     return IsRing(layer) ? s.ring_seq : s.seq;
   }
   PagedKv View(int layer) const { return CacheOf(layer).View(slot_[layer]); }
+
+  // Whether the layer lives in the sliding-window rings, and their size.
+  bool InRing(int layer) const { return IsRing(layer); }
+  int ring_pages() const { return ring_pages_; }
 
   KvCache& pool() { return global_; }
   const KvCache& pool() const { return global_; }

@@ -45,6 +45,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   ko.window_rings = true;
   ko.max_sequences = 1;
   ko.max_chunk = std::max(opts.prefill_chunk, kSyntheticChunk);
+  ko.pool_file = opts.kv_file;
   Result<std::unique_ptr<KvStore>> store = KvStore::Create(c, ko);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Session>(new Session(model, opts, std::move(*store), context));
@@ -94,6 +95,22 @@ Status Session::CopyStateFrom(const Session& src) {
     state_.ResetEviction(model_.config().num_layers);
   }
   return Status();
+}
+
+Status Session::SaveKv(const std::string& path, std::span<const int32_t> tokens,
+                       std::span<const float> logits) const {
+  if (static_cast<int>(tokens.size()) != position()) {
+    return Status::Error(StrFormat("saving K/V: %zu tokens given for a sequence of %d",
+                                   tokens.size(), position()));
+  }
+  return SaveKvFile(path, model_, *store_, state_, tokens, logits);
+}
+
+Result<KvSnapshot> Session::LoadKv(const std::string& path, std::span<const int32_t> prompt) {
+  if (position() != 0) {
+    return Status::Error(StrFormat("loading K/V: the session already holds %d tokens", position()));
+  }
+  return LoadKvFile(path, model_, store_.get(), &state_, context_, prompt);
 }
 
 Status Session::Prefill(const int32_t* tokens, int n, float* logits) {

@@ -6,11 +6,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "src/engine/attention_diagnostics.h"
 #include "src/engine/attention_policy.h"
 #include "src/engine/forward.h"
+#include "src/engine/kv_file.h"
 #include "src/engine/kv_store.h"
 #include "src/engine/model.h"
 
@@ -19,6 +22,9 @@ namespace quest {
 struct SessionOptions {
   int context = 0;  // tokens the KV cache holds (0: the model's context length)
   int threads = 0;  // 0: all OpenMP threads
+  // The K/V pages in a scratch file mapped into memory (a context larger than
+  // RAM; see PoolFile). Empty: in RAM.
+  std::string kv_file;
   // Tokens per prefill forward pass: each weight tile is dequantized once per
   // chunk, so larger chunks amortize it (Llama-3.2-1B f16, 1024 tokens: 64 ->
   // 84-88 tok/s, 256 -> 94-96).
@@ -59,6 +65,12 @@ class Session {
   // sessions must share the model and the cache configuration (context, page
   // size, KV type); this session's attention policy stays its own.
   Status CopyStateFrom(const Session& src);
+  // Saves the sequence (its tokens so far and the last token's logits) to a
+  // K/V file; fills this empty session from one whose tokens begin `prompt`
+  // (when given; kv_file.h).
+  Status SaveKv(const std::string& path, std::span<const int32_t> tokens,
+                std::span<const float> logits) const;
+  Result<KvSnapshot> LoadKv(const std::string& path, std::span<const int32_t> prompt = {});
   // Empties the sequence (position 0), keeping the cache's allocation.
   void Reset();
 

@@ -30,18 +30,39 @@ size_t KvCacheConfig::BytesPerPage() const {
   return static_cast<size_t>(num_kv_heads) * head_dim * KvTypeSize(type) * (2 * page_size + 2);
 }
 
+// A layer's K/V bytes in a pool file start on a 2 MB boundary.
+constexpr size_t kFileLayerAlign = size_t{2} << 20;
+
+size_t KvCache::KvBytesPerLayer() const { return kv_elems_ * KvTypeSize(config_.type); }
+
 Result<KvCache> KvCache::Create(const KvCacheConfig& config) {
   QE_RETURN_IF_ERROR(config.Validate());
-  return KvCache(config);
+  PoolFile file;
+  if (!config.pool_file.empty()) {
+    const size_t layer = static_cast<size_t>(config.num_pages) * config.num_kv_heads * 2 *
+                         config.page_size * config.head_dim * KvTypeSize(config.type);
+    const size_t stride = (layer + kFileLayerAlign - 1) / kFileLayerAlign * kFileLayerAlign;
+    Result<PoolFile> f = PoolFile::Create(config.pool_file, stride * config.num_layers);
+    if (!f.ok()) return f.status();
+    file = std::move(*f);
+  }
+  return KvCache(config, std::move(file));
 }
 
-KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
+KvCache::KvCache(const KvCacheConfig& config, PoolFile file)
+    : config_(config), file_(std::move(file)) {
   const size_t pages = config.num_pages;
   kv_elems_ = pages * config.num_kv_heads * 2 * config.page_size * config.head_dim;
   meta_elems_ = pages * config.num_kv_heads * config.head_dim;
   const size_t es = KvTypeSize(config.type);
+  const size_t stride = (KvBytesPerLayer() + kFileLayerAlign - 1) / kFileLayerAlign * kFileLayerAlign;
   for (int l = 0; l < config.num_layers; ++l) {
-    kv_.emplace_back(kv_elems_ * es);
+    if (config.pool_file.empty()) {
+      kv_ram_.emplace_back(kv_elems_ * es);
+      kv_.push_back(kv_ram_.back().data());
+    } else {
+      kv_.push_back(file_.data() == nullptr ? nullptr : file_.data() + stride * l);
+    }
     kmax_.emplace_back(meta_elems_ * es);
     kmin_.emplace_back(meta_elems_ * es);
   }
@@ -74,7 +95,7 @@ Status KvCache::CopyFrom(const KvCache& src) {
     return Status::Error("KV cache copy: the two caches' configurations differ");
   }
   for (int l = 0; l < a.num_layers; ++l) {
-    std::memcpy(kv_[l].data(), src.kv_[l].data(), kv_[l].size());
+    if (KvBytesPerLayer() > 0) std::memcpy(kv_[l], src.kv_[l], KvBytesPerLayer());
     std::memcpy(kmax_[l].data(), src.kmax_[l].data(), kmax_[l].size());
     std::memcpy(kmin_[l].data(), src.kmin_[l].data(), kmin_[l].size());
   }
@@ -91,7 +112,7 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
   QE_CHECK(seq.length + n <= seq.num_pages() * S, "write past reserved pages");
   const size_t es = KvTypeSize(config_.type);
   const PagedKv view = View(layer);
-  uint8_t* kd = kv_[layer].data();
+  uint8_t* kd = kv_[layer];
   uint8_t* vd = kd + static_cast<size_t>(S) * D * es;  // view.v
   uint8_t* kmax = kmax_[layer].data();
   uint8_t* kmin = kmin_[layer].data();
@@ -149,10 +170,56 @@ void KvCache::FreePage(int32_t page) {
   free_.push_back(page);
 }
 
+size_t KvCache::PageRecordBytes() const {
+  const KvCacheConfig& c = config_;
+  return static_cast<size_t>(c.num_kv_heads) * (2 * c.page_size + 2) * c.head_dim *
+         KvTypeSize(c.type);
+}
+
+namespace {
+// Copies one page's record between the cache (at) and a flat record (rec),
+// in the direction `to_record` says.
+void CopyPageRecord(const PagedKv& view, uint8_t* kv, uint8_t* kmax, uint8_t* kmin, int32_t page,
+                    uint8_t* rec, bool to_record) {
+  const size_t es = KvTypeSize(view.type);
+  const size_t block = 2 * static_cast<size_t>(view.page_size) * view.head_dim * es;
+  const size_t meta = static_cast<size_t>(view.head_dim) * es;
+  const auto copy = [to_record](uint8_t* at, uint8_t* r, size_t n) {
+    if (to_record) {
+      std::memcpy(r, at, n);
+    } else {
+      std::memcpy(at, r, n);
+    }
+  };
+  for (int h = 0; h < view.num_kv_heads; ++h) {
+    copy(kv + view.RowOffset(page, h) * es, rec, block);
+    rec += block;
+  }
+  for (int h = 0; h < view.num_kv_heads; ++h) {
+    copy(kmax + view.MetaOffset(page, h) * es, rec, meta);
+    copy(kmin + view.MetaOffset(page, h) * es, rec + meta, meta);
+    rec += 2 * meta;
+  }
+}
+}  // namespace
+
+void KvCache::ExportPage(int layer, int32_t page, uint8_t* out) const {
+  QE_CHECK(page >= 0 && page < config_.num_pages, "page %d outside the pool", page);
+  CopyPageRecord(View(layer), kv_[layer],
+                 const_cast<uint8_t*>(kmax_[layer].data()),
+                 const_cast<uint8_t*>(kmin_[layer].data()), page, out, /*to_record=*/true);
+}
+
+void KvCache::ImportPage(int layer, int32_t page, const uint8_t* in) {
+  QE_CHECK(page >= 0 && page < config_.num_pages, "page %d outside the pool", page);
+  CopyPageRecord(View(layer), kv_[layer], kmax_[layer].data(), kmin_[layer].data(), page,
+                 const_cast<uint8_t*>(in), /*to_record=*/false);
+}
+
 PagedKv KvCache::View(int layer) const {
   PagedKv view;
-  view.k = kv_[layer].data();
-  view.v = kv_[layer].data() +
+  view.k = kv_[layer];
+  view.v = kv_[layer] +
            static_cast<size_t>(config_.page_size) * config_.head_dim * KvTypeSize(config_.type);
   view.kmax = kmax_[layer].data();
   view.kmin = kmin_[layer].data();

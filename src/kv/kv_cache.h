@@ -6,11 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "src/kernels/paged_kv.h"
 #include "src/util/aligned.h"
 #include "src/util/check.h"
+#include "src/util/pool_file.h"
 
 namespace quest {
 
@@ -21,6 +23,9 @@ struct KvCacheConfig {
   int page_size = 16;  // a power of two in [kMinPageSize, kMaxPageSize]
   KvType type = KvType::kF16;
   int num_pages = 0;  // capacity of the pool, shared by all sequences
+  // Empty: the K/V pages live in RAM. Else a scratch file created at this path
+  // and mapped (PoolFile), so the pool may exceed RAM; metadata stays in RAM.
+  std::string pool_file;
 
   static constexpr int kMinPageSize = 4;
   static constexpr int kMaxPageSize = 128;
@@ -71,13 +76,23 @@ class KvCache {
 
   PagedKv View(int layer) const;
 
+  // One page of one layer as a flat record (what K/V files hold): for every
+  // KV head its K and V blocks, then every head's kmax and kmin rows, in the
+  // storage type. ImportPage writes such a record back, metadata included.
+  size_t PageRecordBytes() const;
+  void ExportPage(int layer, int32_t page, uint8_t* out) const;
+  void ImportPage(int layer, int32_t page, const uint8_t* in);
+
  private:
-  explicit KvCache(const KvCacheConfig& config);
+  KvCache(const KvCacheConfig& config, PoolFile file);
+  size_t KvBytesPerLayer() const;
 
   KvCacheConfig config_;
   size_t kv_elems_ = 0;    // elements of one layer's K and V: heads * pages * 2 * S * D
   size_t meta_elems_ = 0;  // elements of one layer's kmax (or kmin)
-  std::vector<AlignedArray<uint8_t>> kv_, kmax_, kmin_;  // [layer], layout of PagedKv
+  std::vector<AlignedArray<uint8_t>> kv_ram_, kmax_, kmin_;  // [layer], layout of PagedKv
+  PoolFile file_;                 // the K/V pages when config_.pool_file is set
+  std::vector<uint8_t*> kv_;      // [layer] its K/V pages, in kv_ram_ or file_
   std::vector<int32_t> free_;                            // stack of free page ids
 };
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "src/kernels/kernels.h"
@@ -140,6 +142,50 @@ TEST(KvCache, PoolReserveReleaseAndFull) {
   cache.Release(&a);
   EXPECT_EQ(cache.free_pages(), 3);
   EXPECT_TRUE(cache.Reserve(&b, 12).ok());
+}
+
+// A pool in a mapped scratch file holds exactly what the RAM pool holds (the
+// same writes, byte for byte through ExportPage), the file is gone from the
+// path at once, and an existing path is refused, never overwritten.
+TEST(KvCache, PoolFileHoldsWhatRamHolds) {
+  KvCacheConfig c;
+  c.num_layers = 2;
+  c.num_kv_heads = 3;
+  c.head_dim = 32;
+  c.page_size = 8;
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    c.type = type;
+    c.pool_file = "";
+    testing::RandomCache ram = testing::RandomCache::Make(c, 45, 11, {7, 13, 1});
+    KvCacheConfig fc = ram.cache.config();
+    fc.pool_file = ::testing::TempDir() + "/kv_pool_" + std::to_string(static_cast<int>(type));
+    Result<KvCache> made = KvCache::Create(fc);
+    ASSERT_TRUE(made.ok()) << made.status().message();
+    KvCache& file = *made;
+    EXPECT_FALSE(std::ifstream(fc.pool_file).good()) << "the pool file must be unlinked";
+    // The same tokens through the same page ids, in one append.
+    Sequence seq;
+    std::vector<uint8_t> a(file.PageRecordBytes()), b(file.PageRecordBytes());
+    seq.pages = ram.seq.pages;
+    for (int l = 0; l < c.num_layers; ++l) {
+      file.Write(seq, l, 45, ram.k[l].data(), ram.v[l].data(), 2);
+      for (int32_t page : ram.seq.pages) {
+        ram.cache.ExportPage(l, page, a.data());
+        file.ExportPage(l, page, b.data());
+        ASSERT_EQ(a, b) << "layer " << l << " page " << page;
+      }
+    }
+    // A second pool at a path that exists is refused.
+    const std::string taken = ::testing::TempDir() + "/kv_pool_taken";
+    std::ofstream(taken) << "a user's file";
+    fc.pool_file = taken;
+    const Status refused = KvCache::Create(fc).status();
+    EXPECT_NE(refused.message().find("exists"), std::string::npos) << refused.message();
+    std::string kept;
+    std::getline(std::ifstream(taken), kept);
+    EXPECT_EQ(kept, "a user's file");
+    std::remove(taken.c_str());
+  }
 }
 
 TEST(KvCache, InvalidConfigIsNamed) {

@@ -129,6 +129,10 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
     progress << "note: peak RSS cannot be reset here; it includes the bandwidth probe's buffer\n";
   }
   progress << "model " << path << " (" << c.arch_name << "), read bandwidth " << membw << " GB/s\n";
+  if (!o.kv_file.empty()) {
+    progress << "K/V pages in the mapped file " << o.kv_file
+             << ": what is not in the page cache comes from disk (dense reads every page)\n";
+  }
   if (o.repack) {
     progress << "repacked Q4_0 weights for decode: " << (*model)->weights().repacked_bytes / 1e9
              << " GB in memory\n";
@@ -162,6 +166,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
     so.context = depth + 2 * o.steps + 2;
     so.threads = threads;
     so.attention = dense_policy;
+    so.kv_file = o.kv_file;
     Result<std::unique_ptr<Session>> made = Session::Create(**model, so);
     if (!made.ok()) return made.status();
     Session& s = **made;
@@ -223,6 +228,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
         {"peak_rss_gb", PeakRssGb()},
         {"threads", threads},
         {"repacked_gb", (*model)->weights().repacked_bytes / 1e9},
+        {"kv_file", !o.kv_file.empty()},
     };
     progress << "depth " << depth << ": dense " << dense_tok_s << " tok/s, quest " << quest_tok_s
              << " tok/s\n";

@@ -27,6 +27,7 @@ struct DecodeBenchOptions {
   int threads = 0;
   double membw_gb = 2.0;
   bool repack = false;  // Q4_0 matrices repacked for the decode MatVec (LoadOptions)
+  std::string kv_file;  // the K/V pool in this scratch file (SessionOptions::kv_file)
 };
 
 Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream& progress);

@@ -37,6 +37,9 @@ Command AddBenchDecodeCommand(CLI::App* bench) {
       ->capture_default_str();
   d->add_flag("--repack", o->repack,
               "copy the Q4_0 matrices into a layout 8 rows wide for decode (faster; more memory)");
+  d->add_option("--kv-file", o->kv_file,
+                "keep the K/V pages in a scratch file mapped into memory (contexts beyond RAM; "
+                "created, and removed at exit)");
   d->add_flag("--json", *json, "print only a JSON array on stdout");
   return {d, [o, json]() {
             Result<nlohmann::json> rows = RunDecodeBench(*o, std::cerr);

@@ -2,6 +2,7 @@
 // to stderr.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +38,9 @@ struct GenerateOptions {
   bool chat = false;
   std::string system;
   SamplerOptions sampler;
+  std::string save_kv;  // write the prefilled context here
+  std::string load_kv;  // continue from this prefilled context
+  std::string kv_file;  // the K/V pages in this scratch file
 };
 
 double Now() {
@@ -46,6 +50,38 @@ double Now() {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "quest generate: %s\n", message.c_str());
   return kExitBadInput;
+}
+
+// Loads a K/V file whose tokens begin the prompt into the empty session s.
+// Returns how many prompt tokens it holds; when that is the whole prompt,
+// *logits receives the stored last-token logits.
+Result<size_t> RestoreContext(Session& s, const std::string& path,
+                              const std::vector<int32_t>& tokens, std::vector<float>* logits) {
+  Result<KvSnapshot> snap = s.LoadKv(path, tokens);
+  if (!snap.ok()) return snap.status();
+  if (snap->tokens.size() == tokens.size()) *logits = std::move(snap->logits);
+  return snap->tokens.size();
+}
+
+// Prefills tokens [from, end) in chunks, with a progress bar on a terminal.
+Status PrefillRest(Session& s, const std::vector<int32_t>& tokens, size_t from, float* logits) {
+  const bool tty = isatty(STDERR_FILENO);
+  const size_t chunk = 512;
+  const size_t todo = tokens.size() - from;
+  for (size_t done = from; done < tokens.size();) {
+    const int n = static_cast<int>(std::min(chunk, tokens.size() - done));
+    const bool last = done + n == tokens.size();
+    QE_RETURN_IF_ERROR(s.Prefill(tokens.data() + done, n, last ? logits : nullptr));
+    done += n;
+    if (tty && todo > chunk) {
+      const int width = 40;
+      const int filled = static_cast<int>(width * (done - from) / todo);
+      std::fprintf(stderr, "\rprefill [%s%s] %zu/%zu tokens", std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), done - from, todo);
+    }
+  }
+  if (tty && todo > chunk) std::fputc('\n', stderr);
+  return Status();
 }
 
 int RunGenerate(GenerateOptions o) {
@@ -120,30 +156,26 @@ int RunGenerate(GenerateOptions o) {
   so.context = static_cast<int>(context);
   so.threads = o.threads;
   so.attention = *policy;
+  so.kv_file = o.kv_file;
   Result<std::unique_ptr<Session>> session = Session::Create(**model, so);
   if (!session.ok()) return Fail(session.status().message());
   Session& s = **session;
 
   std::vector<float> logits(c.vocab_size);
-  const bool tty = isatty(STDERR_FILENO);
   const double t0 = Now();
-  const int chunk = 512;
-  for (size_t done = 0; done < tokens.size();) {
-    const int n = std::min<int>(chunk, tokens.size() - done);
-    const bool last = done + n == tokens.size();
-    if (Status st = s.Prefill(tokens.data() + done, n, last ? logits.data() : nullptr); !st.ok()) {
-      return Fail(st.message());
-    }
-    done += n;
-    if (tty && tokens.size() > static_cast<size_t>(chunk)) {
-      const int width = 40;
-      const int filled = static_cast<int>(width * done / tokens.size());
-      std::fprintf(stderr, "\rprefill [%s%s] %zu/%zu tokens", std::string(filled, '#').c_str(),
-                   std::string(width - filled, ' ').c_str(), done, tokens.size());
-    }
+  size_t restored = 0;
+  if (!o.load_kv.empty()) {
+    Result<size_t> r = RestoreContext(s, o.load_kv, tokens, &logits);
+    if (!r.ok()) return Fail(r.status().message());
+    restored = *r;
   }
-  if (tty && tokens.size() > static_cast<size_t>(chunk)) std::fputc('\n', stderr);
+  if (Status st = PrefillRest(s, tokens, restored, logits.data()); !st.ok()) {
+    return Fail(st.message());
+  }
   const double t_prefill = Now() - t0;
+  if (!o.save_kv.empty()) {
+    if (Status st = s.SaveKv(o.save_kv, tokens, logits); !st.ok()) return Fail(st.message());
+  }
 
   Sampler sampler(o.sampler);
   std::vector<int32_t> history = tokens;
@@ -168,12 +200,12 @@ int RunGenerate(GenerateOptions o) {
   std::fprintf(
       stderr,
       "\nmodel %s (%s), attention %s (budget %d, page %d, %s, %s, sink pages %d, dense layers %d)\n"
-      "prefill: %zu tokens in %.2f s = %.1f tok/s\n"
+      "prefill: %zu tokens in %.2f s = %.1f tok/s (%zu restored from the K/V file)\n"
       "decode:  %d tokens in %.2f s = %.2f tok/s, KV read %.2f MB/token (context %d)\n",
       o.model.c_str(), c.arch_name.c_str(), Name(policy->method), policy->quest.budget,
       policy->page_size, Name(policy->quest.semantics), Name(policy->quest.gqa),
-      policy->quest.sink_pages, policy->dense_layers, tokens.size(), t_prefill,
-      tokens.size() / t_prefill, decode_steps, t_decode,
+      policy->quest.sink_pages, policy->dense_layers, tokens.size() - restored, t_prefill,
+      t_prefill > 0 ? (tokens.size() - restored) / t_prefill : 0.0, restored, decode_steps, t_decode,
       decode_steps > 0 ? decode_steps / t_decode : 0.0,
       decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, static_cast<int>(context));
   if (o.repack) {
@@ -202,6 +234,14 @@ Command AddGenerateCommand(CLI::App* app) {
   g->add_flag("--ignore-eos", o->ignore_eos, "keep generating after end-of-generation tokens");
   g->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template (one user turn)");
   g->add_option("--system", o->system, "with --chat: a system message");
+  g->add_option("--save-kv", o->save_kv,
+                "write the prefilled context (tokens, K/V pages, metadata) to this file");
+  g->add_option("--load-kv", o->load_kv,
+                "continue from a context saved by --save-kv: only prompt tokens past the "
+                "stored ones are prefilled");
+  g->add_option("--kv-file", o->kv_file,
+                "keep the K/V pages in a scratch file mapped into memory (contexts beyond RAM; "
+                "created, and removed at exit)");
   AddSamplerFlags(g, &o->sampler);
   return {g, [o, prompt]() {
             o->prompt_given = prompt->count() > 0;
