@@ -57,41 +57,54 @@ HWY_INLINE hn::Vec<hn::Repartition<int32_t, D16>> CapturedDot(const BlockCapture
   return hn::Add(s0, s1);
 }
 
+// scale[s * blocks + k] = d_k * dx_s[k], the f32 product DotBlocks32 takes
+// from its group vector (or from scalars for the last blocks). Written here,
+// read by DotBlocks32Batch as broadcasts from memory: a load each, where a
+// broadcast of a register is a shuffle on the FP ports the dot needs.
+template <class Block, size_t S>
+HWY_NOINLINE void BlockScales(const uint8_t* HWY_RESTRICT row, size_t blocks,
+                              const QuantizedX* const* x, uint16_t* HWY_RESTRICT d16,
+                              float* HWY_RESTRICT scale) {
+  const hn::CappedTag<float, 8> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const size_t N = hn::Lanes(df);
+  for (size_t k = 0; k < blocks; ++k) d16[k] = U16At(row + k * Block::kBytes);
+  size_t k = 0;
+  for (; k + N <= blocks; k += N) {
+    const auto d = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(d16 + k)));
+    for (size_t s = 0; s < S; ++s) {
+      hn::StoreU(hn::Mul(d, hn::LoadU(df, x[s]->dx.data() + k)), df, scale + s * blocks + k);
+    }
+  }
+  for (; k < blocks; ++k) {
+    const float d = HalfAt(row + k * Block::kBytes);
+    for (size_t s = 0; s < S; ++s) scale[s * blocks + k] = d * x[s]->dx[k];
+  }
+}
+
 // y[s * y_stride] = row . x[s] for s < S, as DotBlocks32 computes each (the
-// 32-value blocks: Q4_1, Q5_0, Q5_1, Q8_0). Per stream and block, the scale
-// d * dx is the product of the two broadcasts, the same f32 product as lane j
-// of DotBlocks32's group vector.
+// 32-value blocks: Q4_1, Q5_0, Q5_1, Q8_0); scale from BlockScales.
 template <class Block, size_t S>
 void DotBlocks32Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX* const* x,
-                      float* HWY_RESTRICT y, size_t y_stride) {
+                      const float* HWY_RESTRICT scale, float* HWY_RESTRICT y, size_t y_stride) {
   using D32 = hn::Repartition<int32_t, D16>;
   const hn::Rebind<float, D32> df;
   const hn::Rebind<hwy::float16_t, decltype(df)> dh;
   constexpr size_t kG = TransposeLanes<decltype(df)>();  // 0 on HWY_SCALAR
   using VF32 = hn::Vec<decltype(df)>;
   const int16_t* HWY_RESTRICT x16[S];
-  const float* HWY_RESTRICT dx[S];
   VF32 acc0[S], acc1[S], zero_acc[S], min_acc[S];
   for (size_t s = 0; s < S; ++s) {
     x16[s] = x[s]->x16.get();
-    dx[s] = x[s]->dx.data();
     acc0[s] = acc1[s] = zero_acc[s] = min_acc[s] = hn::Zero(df);
   }
   size_t k = 0;
   if constexpr (kG > 0) {
     for (; k + kG <= blocks; k += kG) {
       const uint8_t* HWY_RESTRICT b = row + k * Block::kBytes;
-      HWY_ALIGN uint16_t d16[kG], m16[kG];
-      for (size_t j = 0; j < kG; ++j) {
-        d16[j] = U16At(b + j * Block::kBytes);
-        if constexpr (Block::kHasMin) m16[j] = U16At(b + j * Block::kBytes + 2);
-      }
-      const auto d = hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(d16)));
-      HWY_ALIGN float dj[kG];
-      hn::Store(d, df, dj);
-      for (size_t s = 0; s < S; ++s) {
-        if constexpr (Block::kZero != 0) {
-          zero_acc[s] = hn::MulAdd(hn::Mul(d, hn::LoadU(df, dx[s] + k)),
+      if constexpr (Block::kZero != 0) {
+        for (size_t s = 0; s < S; ++s) {
+          zero_acc[s] = hn::MulAdd(hn::LoadU(df, scale + s * blocks + k),
                                    hn::LoadU(df, x[s]->xsum16.data() + k), zero_acc[s]);
         }
       }
@@ -101,17 +114,19 @@ void DotBlocks32Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quan
         BlockCapture<32> c0, c1;
         Block::template Decode<true>(b + j * Block::kBytes, 0, c0);
         Block::template Decode<true>(b + (j + 1) * Block::kBytes, 0, c1);
-        const auto vd0 = hn::Set(df, dj[j]), vd1 = hn::Set(df, dj[j + 1]);
         const size_t c = (k + j) * 32;
 #pragma GCC unroll 16
         for (size_t s = 0; s < S; ++s) {
+          const float* HWY_RESTRICT sc = scale + s * blocks + k + j;
           const auto sum0 = hn::ConvertTo(df, CapturedDot(c0, 0, 32, x16[s] + c));
-          acc0[s] = hn::MulAdd(hn::Mul(vd0, hn::Set(df, dx[s][k + j])), sum0, acc0[s]);
+          acc0[s] = hn::MulAdd(hn::Set(df, sc[0]), sum0, acc0[s]);
           const auto sum1 = hn::ConvertTo(df, CapturedDot(c1, 0, 32, x16[s] + c + 32));
-          acc1[s] = hn::MulAdd(hn::Mul(vd1, hn::Set(df, dx[s][k + j + 1])), sum1, acc1[s]);
+          acc1[s] = hn::MulAdd(hn::Set(df, sc[1]), sum1, acc1[s]);
         }
       }
       if constexpr (Block::kHasMin) {
+        HWY_ALIGN uint16_t m16[kG];
+        for (size_t j = 0; j < kG; ++j) m16[j] = U16At(b + j * Block::kBytes + 2);
         const auto m =
             hn::PromoteTo(df, hn::Load(dh, reinterpret_cast<const hwy::float16_t*>(m16)));
         for (size_t s = 0; s < S; ++s)
@@ -124,11 +139,10 @@ void DotBlocks32Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quan
   for (size_t s = 0; s < S; ++s) tail[s] = 0.0f;
   for (; k < blocks; ++k) {
     const uint8_t* HWY_RESTRICT b = row + k * Block::kBytes;
-    const float d = HalfAt(b);
     BlockCapture<32> c;
     Block::template Decode<true>(b, 0, c);
     for (size_t s = 0; s < S; ++s) {
-      const float sdx = d * dx[s][k];
+      const float sdx = scale[s * blocks + k];
       const auto sum = hn::ConvertTo(df, CapturedDot(c, 0, 32, x16[s] + k * 32));
       acc0[s] = hn::MulAdd(hn::Set(df, sdx), sum, acc0[s]);
       tail[s] -= sdx * Block::kZero * x[s]->xsum16[k];
@@ -210,29 +224,51 @@ void DotQ4_0Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   for (size_t s = 0; s < S; ++s) y[s * y_stride] = total[s];
 }
 
-// A K-quant block's integers and its sub-blocks' affine maps, in the order
-// the decoder ends them.
-template <size_t kValues>
-struct BlockRecord : BlockCapture<kValues> {
-  struct SubBlock {
-    size_t start, len;
-    float scale, bias;
-    int slot;
-  };
-  SubBlock sub[16];
+// Where the sub-blocks of a K-quant block start, in the order its decoder
+// ends them (decode-inl.h), and their length: constants, so that the
+// per-stream loop below is unrolled with fixed offsets.
+template <class Block>
+struct SubBlocks;
+template <>
+struct SubBlocks<BlockQ4_K> {
+  static constexpr size_t kNum = 8, kLen = 32;
+  static constexpr size_t kStart[kNum] = {0, 32, 64, 96, 128, 160, 192, 224};
+};
+template <>
+struct SubBlocks<BlockQ5_K> : SubBlocks<BlockQ4_K> {};
+template <>
+struct SubBlocks<BlockQ6_K> {
+  static constexpr size_t kNum = 16, kLen = 16;
+  static constexpr size_t kStart[kNum] = {0,   32,  64,  96,  16,  48,  80,  112,
+                                          128, 160, 192, 224, 144, 176, 208, 240};
+};
+
+// A K-quant block's integers and its sub-blocks' scales and biases, in the
+// order its decoder ends them.
+template <class Block>
+struct BlockRecord : BlockCapture<Block::kValues> {
+  float scale[SubBlocks<Block>::kNum], bias[SubBlocks<Block>::kNum];
   size_t num_sub = 0;
   template <int kSlot>
-  HWY_INLINE void End(size_t start, size_t len, float scale, float bias) {
-    sub[num_sub++] = {start, len, scale, bias, kSlot};
+  HWY_INLINE void End(size_t start, size_t len, float sc, float bi) {
+    HWY_DASSERT(start == SubBlocks<Block>::kStart[num_sub] && len == SubBlocks<Block>::kLen);
+    (void)start;
+    (void)len;
+    scale[num_sub] = sc;
+    bias[num_sub] = bi;
+    ++num_sub;
   }
 };
 
 // y[s * y_stride] = row . x[s] for s < S, as DotBlocks' DotSink computes each
 // (the K-quants): the block decoded once, then per stream its sub-blocks'
-// integer dots scaled into DotSink's two accumulators by slot parity.
+// integer dots scaled into DotSink's two accumulators. The decoders end
+// sub-blocks of alternate slot parity (Q4_K / Q5_K: slots 0, 1, 0, ...;
+// Q6_K: 0, 1, 2, 3, 0, ...), so sub-block e goes to acc0 or acc1 by e's parity.
 template <class Block, size_t S>
 void DotBlocksKBatch(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX* const* x,
                      float* HWY_RESTRICT y, size_t y_stride) {
+  using Sub = SubBlocks<Block>;
   using D32 = hn::Repartition<int32_t, D16>;
   const hn::Rebind<float, D32> df;
   using VF32 = hn::Vec<decltype(df)>;
@@ -243,28 +279,24 @@ void DotBlocksKBatch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quant
     corr0[s] = corr1[s] = 0.0f;
   }
   for (size_t k = 0; k < blocks; ++k) {
-    BlockRecord<Block::kValues> rec;
+    BlockRecord<Block> rec;
     Block::Decode(row + k * Block::kBytes, 0, rec);
     const size_t base = k * Block::kValues;
-    // The decoders end sub-blocks of alternate slot parity (Q4_K / Q5_K:
-    // slots 0, 1, 0, ...; Q6_K: 0, 1, 2, 3, 0, ...), so the sub-blocks go in
-    // pairs to acc0 and acc1.
-    for (size_t e = 0; e < rec.num_sub; e += 2) {
-      const auto& sb0 = rec.sub[e];
-      const auto& sb1 = rec.sub[e + 1];
-      HWY_DASSERT((sb0.slot & 1) == 0 && (sb1.slot & 1) == 1);
-      const size_t xb0 = (base + sb0.start) / kXBlock, xb1 = (base + sb1.start) / kXBlock;
+#pragma GCC unroll 16
+    for (size_t e = 0; e < Sub::kNum; e += 2) {
+      constexpr size_t kLen = Sub::kLen;
+      const size_t start0 = Sub::kStart[e], start1 = Sub::kStart[e + 1];
+      const size_t xb0 = (base + start0) / kXBlock, xb1 = (base + start1) / kXBlock;
 #pragma GCC unroll 16
       for (size_t s = 0; s < S; ++s) {
         const QuantizedX& xs = *x[s];
-        const auto sum0 =
-            hn::ConvertTo(df, CapturedDot(rec, sb0.start, sb0.len, xs.x16.get() + base));
-        acc0[s] = hn::MulAdd(hn::Set(df, sb0.scale * xs.dx[xb0]), sum0, acc0[s]);
-        if constexpr (Block::kHasMin) corr0[s] += sb0.bias * xs.xsum32[xb0];
-        const auto sum1 =
-            hn::ConvertTo(df, CapturedDot(rec, sb1.start, sb1.len, xs.x16.get() + base));
-        acc1[s] = hn::MulAdd(hn::Set(df, sb1.scale * xs.dx[xb1]), sum1, acc1[s]);
-        if constexpr (Block::kHasMin) corr1[s] += sb1.bias * xs.xsum32[xb1];
+        const int16_t* HWY_RESTRICT x16 = xs.x16.get() + base;
+        const auto sum0 = hn::ConvertTo(df, CapturedDot(rec, start0, kLen, x16));
+        acc0[s] = hn::MulAdd(hn::Set(df, rec.scale[e] * xs.dx[xb0]), sum0, acc0[s]);
+        if constexpr (Block::kHasMin) corr0[s] += rec.bias[e] * xs.xsum32[xb0];
+        const auto sum1 = hn::ConvertTo(df, CapturedDot(rec, start1, kLen, x16));
+        acc1[s] = hn::MulAdd(hn::Set(df, rec.scale[e + 1] * xs.dx[xb1]), sum1, acc1[s]);
+        if constexpr (Block::kHasMin) corr1[s] += rec.bias[e + 1] * xs.xsum32[xb1];
       }
     }
   }

@@ -507,26 +507,35 @@ constexpr size_t BatchStreams() {
   return 4;
 }
 
-// y[s * y_stride] = row . x[s] for s < n (n <= S), S streams at a time.
+// Per-thread scratch of a batched row: the 32-value blocks' f16 scales and
+// their products with each stream's dx.
+struct BatchScratch {
+  std::vector<uint16_t> d16;  // [blocks]
+  std::vector<float> scale;   // [S * blocks]
+};
+
+// y[s * y_stride] = row . x[s] for s < S.
 template <class Block, size_t S>
 HWY_INLINE void DotBlocksBatch(const uint8_t* HWY_RESTRICT row, size_t blocks, const void* const* x,
-                               float* HWY_RESTRICT y, size_t y_stride) {
+                               BatchScratch& scratch, float* HWY_RESTRICT y, size_t y_stride) {
   if constexpr (std::is_same_v<Block, BlockQ4_0>) {
     DotQ4_0Batch<S>(row, blocks, reinterpret_cast<const QuantizedX8* const*>(x), y, y_stride);
   } else if constexpr (Block::kValues == 32) {
-    DotBlocks32Batch<Block, S>(row, blocks, reinterpret_cast<const QuantizedX* const*>(x), y,
-                               y_stride);
+    const auto* qx = reinterpret_cast<const QuantizedX* const*>(x);
+    BlockScales<Block, S>(row, blocks, qx, scratch.d16.data(), scratch.scale.data());
+    DotBlocks32Batch<Block, S>(row, blocks, qx, scratch.scale.data(), y, y_stride);
   } else {
     DotBlocksKBatch<Block, S>(row, blocks, reinterpret_cast<const QuantizedX* const*>(x), y,
                               y_stride);
   }
 }
+// The instance for S = n, n in [1, sizeof...(kS)].
 template <class Block, size_t... kS>
 HWY_INLINE void DotBlocksBatchN(size_t n, const uint8_t* HWY_RESTRICT row, size_t blocks,
-                                const void* const* x, float* HWY_RESTRICT y, size_t y_stride,
-                                std::index_sequence<kS...>) {
-  // n in [1, sizeof...(kS)]: the instance for S = n.
-  ((n == kS + 1 ? DotBlocksBatch<Block, kS + 1>(row, blocks, x, y, y_stride) : void()), ...);
+                                const void* const* x, BatchScratch& scratch, float* HWY_RESTRICT y,
+                                size_t y_stride, std::index_sequence<kS...>) {
+  ((n == kS + 1 ? DotBlocksBatch<Block, kS + 1>(row, blocks, x, scratch, y, y_stride) : void()),
+   ...);
 }
 
 // Each row is decoded once per BatchStreams() streams and dotted with their x
@@ -540,17 +549,21 @@ void MatVecBatchT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_
   for (int64_t b = 0; b < batch; ++b) qx.push_back(QuantizeFor<Block>(x + b * cols, cols));
   std::vector<const void*> ptrs;
   for (const auto& q : qx) ptrs.push_back(&q);
-#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* row = w + r * row_bytes;
-    if (r + 1 < rows) {
-      size_t fetched = 0;
-      PrefetchL2Until(reinterpret_cast<const char*>(row + row_bytes), row_bytes, &fetched);
-    }
-    for (int64_t b = 0; b < batch; b += S) {
-      const size_t n = static_cast<size_t>(std::min<int64_t>(S, batch - b));
-      DotBlocksBatchN<Block>(n, row, blocks, ptrs.data() + b, y + b * rows + r,
-                             static_cast<size_t>(rows), std::make_index_sequence<S>());
+#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && rows > 1)
+  {
+    BatchScratch scratch{std::vector<uint16_t>(blocks), std::vector<float>(S * blocks)};
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = w + r * row_bytes;
+      if (r + 1 < rows) {
+        size_t fetched = 0;
+        PrefetchL2Until(reinterpret_cast<const char*>(row + row_bytes), row_bytes, &fetched);
+      }
+      for (int64_t b = 0; b < batch; b += S) {
+        const size_t n = static_cast<size_t>(std::min<int64_t>(S, batch - b));
+        DotBlocksBatchN<Block>(n, row, blocks, ptrs.data() + b, scratch, y + b * rows + r,
+                               static_cast<size_t>(rows), std::make_index_sequence<S>());
+      }
     }
   }
 }
@@ -799,12 +812,15 @@ int MatVecXLevels(GgmlType type) {
   }
 }
 
-// Where MatVecBatch beats MatMul, measured on Gemma 3 270M's output matrix
-// (262144 x 640 Q8_0, the largest of a decode step; AVX2, one thread): per
-// token 21 / 14.8 / 15.4 / 18.2 ms at batch 2 / 4 / 8 / 16 against MatMul's
-// 35.7 / 21.3 / 14.2 / 9.8 (MatMul's dequantization into f32 tiles is a fixed
-// ~60 ms that only large batches amortize).
-constexpr int64_t kMatVecBatchMax = 4;
+// Where MatVecBatch beats MatMul (AVX2 EPYC, 2 threads, ms per call).
+// MatVecBatch's cost grows with the batch (the per-stream integer dot is
+// compute-bound); MatMul's is mostly a fixed dequantization into f32 tiles.
+// Gemma 3 270M's output matrix (262144 x 640 Q8_0): batch 4: 18 vs 23;
+// batch 8: 36 vs 31. 2048 x 2048 at batch 8: Q8_0 0.68 vs 0.86, Q5_0 0.87 vs
+// 0.87, Q4_K 0.84 vs 0.85, Q6_K 1.07 vs 0.95; batch 16: Q4_K 1.8 vs 1.4.
+// Q4_0's 8-bit dot does half the vector work: batch 16: 1.07 vs 1.28.
+constexpr int64_t kMatVecBatchMax = 6;
+constexpr int64_t kMatVecBatchMaxQ4_0 = 16;
 
 void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
                  int64_t batch, float* y, int num_threads) {
@@ -813,7 +829,7 @@ void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const
 }
 
 bool BatchPrefersMatVec(GgmlType type, int64_t batch) {
-  return batch <= kMatVecBatchMax;
+  return batch <= (type == GgmlType::kQ4_0 ? kMatVecBatchMaxQ4_0 : kMatVecBatchMax);
 }
 
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
