@@ -5,7 +5,8 @@
 // per token for each layer matrix, and the output projection for the last
 // token only (prefill asks for one row of logits); attention, 4 * head_dim *
 // num_heads per (query, visible key) pair: q.k and p.v. A query at position p
-// sees min(p + 1, window) keys.
+// sees min(p + 1, window) keys. Prompts are deterministic random token ids
+// (FillerTokens): the time does not depend on the text.
 #include "tools/bench/prefill_bench.h"
 
 #include <algorithm>
@@ -17,24 +18,13 @@
 #include "src/engine/session.h"
 #include "src/kernels/kernels.h"
 #include "src/util/threads.h"
+#include "tools/bench/filler_tokens.h"
 
 namespace quest {
 namespace {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Deterministic random token ids above the first 256 (specials, bytes):
-// prefill time does not depend on the text.
-std::vector<int32_t> RandomTokens(int n, int vocab) {
-  std::vector<int32_t> t(n);
-  uint32_t s = 12345;
-  for (int i = 0; i < n; ++i) {
-    s = s * 1664525u + 1013904223u;
-    t[i] = 256 + static_cast<int32_t>((s >> 8) % static_cast<uint32_t>(vocab - 256));
-  }
-  return t;
 }
 
 double WeightFlopsPerToken(const ModelWeights& w) {
@@ -76,7 +66,7 @@ Status TimedPrefill(const Model& model, int n, int threads, int chunk, double* s
   Result<std::unique_ptr<Session>> s = Session::Create(model, so);
   if (!s.ok()) return s.status();
   const ModelConfig& c = model.config();
-  const std::vector<int32_t> prompt = RandomTokens(n, c.vocab_size);
+  const std::vector<int32_t> prompt = FillerTokens(n, c.vocab_size);
   std::vector<float> logits(c.vocab_size);
   const double t0 = Now();
   QE_RETURN_IF_ERROR((*s)->Prefill(prompt.data(), n, logits.data()));
