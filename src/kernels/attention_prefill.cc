@@ -44,6 +44,11 @@ constexpr int kLogitKeys = 4;
 constexpr int kPvVecs = 2;
 #endif
 
+// Query rows (query x head of a KV head's group) per task, at most: scratch
+// of ~280 KB per thread at head_dim 256 (qt and acc 64 KB each, K and V
+// blocks 64 KB each), within L2.
+constexpr int kTaskRows = 64;
+
 // Per-thread scratch, sized for one task of rp (padded) query rows.
 struct Scratch {
   hwy::AlignedFreeUniquePtr<float[]> qt;      // [D][rp] scaled queries, transposed
@@ -294,9 +299,12 @@ void AttendCausalImpl(const float* q, int n, int num_heads, int pos0, const Page
                       const int32_t* pages, int window, float scale, int num_threads, float* out) {
   const size_t N = hn::Lanes(DF());
   const int G = num_heads / kv.num_kv_heads;
-  // About two row vectors of queries per task: enough rows to reuse each
-  // converted K/V row, enough tasks to spread a single KV head over threads.
-  const int nt = std::max(1, static_cast<int>(2 * N) / G);
+  // Queries per task: kTaskRows rows reuse each converted K/V row enough that
+  // the f16 -> f32 conversion is a few % of the task (at 16 rows it was ~25%
+  // of a Gemma 3 prefill's attention, AVX2); fewer where the chunk would not
+  // give each thread four tasks to balance.
+  const int nt = std::max(
+      1, std::min(kTaskRows / G, n * kv.num_kv_heads / (4 * std::max(1, num_threads))));
   const int blocks = (n + nt - 1) / nt;
   const int tasks = kv.num_kv_heads * blocks;
   const size_t rp = hwy::RoundUpTo(static_cast<size_t>(nt * G), N);

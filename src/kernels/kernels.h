@@ -95,6 +95,13 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
 void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv& kv,
                   const int32_t* pages, int window, float scale, int num_threads, float* out);
 
+// ---- Arithmetic peak ------------------------------------------------------------
+
+// f32 GFLOP/s of iters_per_thread steps of independent register FMA chains on
+// num_threads threads (2 FLOPs per lane and FMA): the ceiling a GEMM or
+// attention kernel of this target can reach.
+double FmaPeakGflops(int num_threads, int64_t iters_per_thread);
+
 // ---- Memory bandwidth -----------------------------------------------------------
 
 // Sum of n floats read once, on num_threads threads (a STREAM-like read).

@@ -35,11 +35,15 @@ Result<int> ResolveThreads(int requested, const std::string& flag) {
   return std::clamp(omp_get_max_threads(), 1, available);
 }
 
-void PreferPassiveOpenMpWait() {
+void PreferPassiveOpenMpWait(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) {
     return;
   }
   setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
+  // libgomp reads its environment in a constructor, before main: only a new
+  // image of the program sees the setting. If exec fails (no /proc), the
+  // program carries on with spinning barriers.
+  if (argv != nullptr && argv[0] != nullptr) execv("/proc/self/exe", argv);
 }
 
 }  // namespace quest

@@ -22,7 +22,8 @@ Result<int> ResolveThreads(int requested, const std::string& flag = "--threads")
 // a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT set). Spinning barriers slow the
 // engine down by an order of magnitude when another process competes for the
 // cores; sleeping costs little on an idle machine (docs/RELIABILITY.md has the
-// figures). Must run before the OpenMP runtime starts: first thing in main().
-void PreferPassiveOpenMpWait();
+// figures). The OpenMP runtime reads its settings when it is loaded, so this
+// re-executes the program (argv: main's) with the policy set; first thing in main().
+void PreferPassiveOpenMpWait(char** argv);
 
 }  // namespace quest

@@ -16,6 +16,7 @@
 #include "src/kernels/kernels.h"
 #include "src/util/memory.h"
 #include "src/util/threads.h"
+#include "tools/bench/filler_tokens.h"
 #include "tools/bench/read_probe.h"
 
 namespace quest {
@@ -53,17 +54,6 @@ bool ResetPeakRss() {
   clear << "5";
   clear.flush();
   return static_cast<bool>(clear);
-}
-
-// Deterministic token ids that avoid the first 256 ids (specials, bytes).
-std::vector<int32_t> FillerTokens(int n, int vocab) {
-  std::vector<int32_t> t(n);
-  uint32_t s = 12345;
-  for (int i = 0; i < n; ++i) {
-    s = s * 1664525u + 1013904223u;
-    t[i] = 256 + static_cast<int32_t>((s >> 8) % static_cast<uint32_t>(vocab - 256));
-  }
-  return t;
 }
 
 }  // namespace

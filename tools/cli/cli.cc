@@ -18,6 +18,7 @@ Cli MakeCli() {
   cli.commands.push_back(AddInfoCommand(&app));
   cli.commands.push_back(AddMakeModelCommand(&app));
   cli.commands.push_back(AddBenchDecodeCommand(bench));
+  cli.commands.push_back(AddBenchPrefillCommand(bench));
   cli.commands.push_back(AddBenchRecallCommand(bench));
 #ifdef QUEST_HAVE_EVAL
   for (Command& c : AddEvalCommands(&app)) cli.commands.push_back(std::move(c));

@@ -48,3 +48,13 @@ foreach(field context budget page_size heads kv_heads head_dim layers gqa_mode t
     message(FATAL_ERROR "bench --json lacks '${field}': ${jerr}\n${out}")
   endif()
 endforeach()
+
+# The OpenMP wait policy: without a user setting, quest runs with passive
+# (sleeping) barriers. OMP_DISPLAY_ENV=verbose makes libgomp print its settings;
+# the spin count before sleeping must be 0 in the runtime itself (libgomp
+# reads the environment before main: a setenv there alone leaves it at 300000).
+execute_process(COMMAND env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose
+                ${QUEST} --help RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+if(NOT rc EQUAL 0 OR NOT "${out}${err}" MATCHES "GOMP_SPINCOUNT = '0'")
+  message(FATAL_ERROR "quest --help: OpenMP barriers still spin (exit ${rc}):\n${out}${err}")
+endif()

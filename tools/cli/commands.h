@@ -23,6 +23,7 @@ Command AddServeCommand(CLI::App* app);
 Command AddInfoCommand(CLI::App* app);
 Command AddMakeModelCommand(CLI::App* app);
 Command AddBenchDecodeCommand(CLI::App* bench);
+Command AddBenchPrefillCommand(CLI::App* bench);
 Command AddBenchRecallCommand(CLI::App* bench);
 std::vector<Command> AddEvalCommands(CLI::App* app);
 

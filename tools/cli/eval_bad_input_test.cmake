@@ -150,3 +150,37 @@ string(JSON depth0_bytes GET "${out}" 0 speedup_bytes)
 if(NOT bytes GREATER 1.0 OR depth0_bytes LESS 0.99 OR depth0_bytes GREATER 1.01)
   message(FATAL_ERROR "speedup_bytes: ${depth0_bytes} at depth 0 (want ~1), ${bytes} at 512 (want > 1)")
 endif()
+
+# `quest bench prefill`: lengths past the context or <= 0 are refused before any
+# prefill; a short run prints one JSON row per length with FLOPs that add up.
+execute_process(COMMAND ${QUEST} bench prefill --tokens 16,10000000
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out TIMEOUT 120)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--tokens 10000000: the model's context is")
+  message(FATAL_ERROR "bench prefill --tokens 10000000: exit code ${rc}\n${err}")
+endif()
+execute_process(COMMAND ${QUEST} bench prefill --tokens 0
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out TIMEOUT 120)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--tokens 0: must be > 0")
+  message(FATAL_ERROR "bench prefill --tokens 0: exit code ${rc}\n${err}")
+endif()
+execute_process(COMMAND ${QUEST} bench prefill --tokens 8,600 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 600)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench prefill failed (${rc}):\n${err}")
+endif()
+string(JSON rows ERROR_VARIABLE jerr LENGTH "${out}")
+if(jerr OR NOT rows EQUAL 2)
+  message(FATAL_ERROR "bench prefill --json: expected an array of 2 rows: ${jerr}\n${out}")
+endif()
+foreach(field tokens seconds tok_s gflops weight_gflop attention_gflop peak_gflops threads)
+  string(JSON value ERROR_VARIABLE jerr GET "${out}" 1 ${field})
+  if(jerr)
+    message(FATAL_ERROR "bench prefill --json lacks '${field}': ${jerr}\n${out}")
+  endif()
+endforeach()
+# Gemma 3 270M, 8 tokens, all keys visible in every layer: 18 layers x 4 heads x
+# 256 x 4 FLOPs x 36 pairs = 2,654,208 attention FLOPs.
+string(JSON attn GET "${out}" 0 attention_gflop)
+if(attn LESS 0.0026541 OR attn GREATER 0.0026543)
+  message(FATAL_ERROR "bench prefill: attention_gflop ${attn} at 8 tokens, expected 0.00265421")
+endif()

@@ -8,7 +8,7 @@
 #include "tools/cli/cli.h"
 
 int main(int argc, char** argv) {
-  quest::PreferPassiveOpenMpWait();  // before anything starts OpenMP
+  quest::PreferPassiveOpenMpWait(argv);  // before anything else runs
   quest::InstallMappedFileFaultHandler();
   quest::Cli cli = quest::MakeCli();
   CLI::App& app = *cli.app;
