@@ -174,22 +174,33 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     float range;  // 0: norm (all ones)
   };
   std::vector<Spec> specs;
-  const float wr = 0.02f * std::sqrt(3.0f);
+  // Real shapes: uniform with std 0.02, as models are initialised. Tiny files:
+  // std 1 / sqrt(inputs), 1.5 / sqrt(inputs) for q and k, so that every
+  // activation stays near 1 and attention is sharp: a RoPE, norm or bias
+  // error then moves the logits by far more than rounding does.
+  const auto range = [&](int64_t inputs, bool qk) {
+    const float std_dev = o.tiny ? (qk ? 1.5f : 1.0f) / std::sqrt(static_cast<float>(inputs))
+                                 : 0.02f;
+    return std_dev * std::sqrt(3.0f);
+  };
+  const auto matrix = [&](const std::string& name, int64_t inputs, int64_t outputs, bool qk) {
+    specs.push_back({name, type, {inputs, outputs}, range(inputs, qk)});
+  };
   // Biases and per-head norm weights random around their usual values, so a
   // missing one changes the logits.
   const float br = 0.5f;
-  specs.push_back({"token_embd.weight", type, {p.d_model, p.vocab}, wr});
+  matrix("token_embd.weight", p.d_model, p.vocab, false);
   specs.push_back({"output_norm.weight", GgmlType::kF32, {p.d_model}, 0});
-  if (!p.tied_output) specs.push_back({"output.weight", type, {p.d_model, p.vocab}, wr});
+  if (!p.tied_output) matrix("output.weight", p.d_model, p.vocab, false);
   for (int l = 0; l < p.layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     specs.push_back({b + "attn_norm.weight", GgmlType::kF32, {p.d_model}, 0});
     if (arch == "phi3") {
-      specs.push_back({b + "attn_qkv.weight", type, {p.d_model, q_dim + 2 * kv_dim}, wr});
+      matrix(b + "attn_qkv.weight", p.d_model, q_dim + 2 * kv_dim, true);
     } else {
-      specs.push_back({b + "attn_q.weight", type, {p.d_model, q_dim}, wr});
-      specs.push_back({b + "attn_k.weight", type, {p.d_model, kv_dim}, wr});
-      specs.push_back({b + "attn_v.weight", type, {p.d_model, kv_dim}, wr});
+      matrix(b + "attn_q.weight", p.d_model, q_dim, true);
+      matrix(b + "attn_k.weight", p.d_model, kv_dim, true);
+      matrix(b + "attn_v.weight", p.d_model, kv_dim, false);
     }
     if (arch == "qwen2") {
       specs.push_back({b + "attn_q.bias", GgmlType::kF32, {q_dim}, br});
@@ -200,15 +211,15 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
       specs.push_back({b + "attn_q_norm.weight", GgmlType::kF32, {head_dim}, -br});
       specs.push_back({b + "attn_k_norm.weight", GgmlType::kF32, {head_dim}, -br});
     }
-    specs.push_back({b + "attn_output.weight", type, {q_dim, p.d_model}, wr});
+    matrix(b + "attn_output.weight", q_dim, p.d_model, false);
     specs.push_back({b + "ffn_norm.weight", GgmlType::kF32, {p.d_model}, 0});
     if (arch == "phi3") {
-      specs.push_back({b + "ffn_up.weight", type, {p.d_model, 2 * p.d_ff}, wr});
+      matrix(b + "ffn_up.weight", p.d_model, 2 * p.d_ff, false);
     } else {
-      specs.push_back({b + "ffn_gate.weight", type, {p.d_model, p.d_ff}, wr});
-      specs.push_back({b + "ffn_up.weight", type, {p.d_model, p.d_ff}, wr});
+      matrix(b + "ffn_gate.weight", p.d_model, p.d_ff, false);
+      matrix(b + "ffn_up.weight", p.d_model, p.d_ff, false);
     }
-    specs.push_back({b + "ffn_down.weight", type, {p.d_ff, p.d_model}, wr});
+    matrix(b + "ffn_down.weight", p.d_ff, p.d_model, false);
   }
   std::vector<float> rope_factors;
   if (p.rope == PresetRope::kLlama3) {
