@@ -163,6 +163,12 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
   if (c.arch == Arch::kQwen2 || c.arch == Arch::kQwen3 || c.arch == Arch::kPhi3) {
     c.rope_style = RopeStyle::kHalves;
   }
+  // Phi-3's LongRoPE picks long or short factors by the context in use; quest
+  // has no such choice yet, and ignoring them would be silently wrong.
+  if (g.FindTensor("rope_factors_long.weight") != nullptr) {
+    return Status::Error(StrFormat("%s: LongRoPE (tensor rope_factors_long.weight, Phi-3 128K) "
+                                   "is not supported", g.path().c_str()));
+  }
   QE_RETURN_IF_ERROR(ApplyRopeScaling(g, &c));
   return c;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -34,7 +35,8 @@ Result<ModelConfig> ConfigOf(const std::string& arch,
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("quest_config_" + std::to_string(::getpid()) + ".gguf"))
                                .string();
-  const Status s = w.Write(path);
+  const Status s = w.WriteStreaming(
+      path, [](size_t, uint8_t* out, size_t nbytes) { std::fill(out, out + nbytes, 0); });
   if (!s.ok()) return s;
   Result<GgufFile> g = GgufFile::Open(path);
   std::filesystem::remove(path);
@@ -91,6 +93,15 @@ TEST(ModelConfig, UnknownRopeScalingIsNamed) {
   Result<ModelConfig> a = ConfigOf("mamba");
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.status().message().find("mamba"), std::string::npos);
+}
+
+TEST(ModelConfig, Phi3LongRopeIsRefusedNotIgnored) {
+  Result<ModelConfig> c = ConfigOf("phi3", [](GgufWriter* w) {
+    w->AddTensorInfo("rope_factors_long.weight", GgmlType::kF32, {8});
+    w->AddTensorInfo("rope_factors_short.weight", GgmlType::kF32, {8});
+  });
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("rope_factors_long"), std::string::npos);
 }
 
 TEST(ModelConfig, LlamaSlidingWindowCoversEveryLayerPhi3sIsIgnored) {

@@ -6,9 +6,15 @@ quest dependency):
 Writes gemma3.json and smollm2.json beside this script: for a few prompts, the
 token ids (llama.cpp's tokenization), the top-5 (id, logit) at chosen
 positions, and 32 greedy tokens after the prompt.
+
+    /root/oracle-venv/bin/python tests/testdata/model/make_goldens.py --tiny build/release/quest
+writes tiny_<preset>.json for each reference_tiny_<preset>.json: the same
+make-model file, token ids and positions, through llama.cpp.
 """
 import json
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -69,5 +75,47 @@ def main(models_dir):
         print(name, "done")
 
 
+def top5(llm, positions):
+    out = []
+    for p in positions:
+        logits = np.array(llm.scores[p], dtype=np.float64)
+        ids = np.argsort(-logits)[:5]
+        out.append({"position": int(p), "top5": [[int(i), float(logits[i])] for i in ids]})
+    return out
+
+
+def main_tiny(quest):
+    here = Path(__file__).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        for ref_file in sorted(here.glob("reference_tiny_*.json")):
+            ref = json.loads(ref_file.read_text())
+            mm = ref["make_model"]
+            path = str(Path(tmp) / (mm["preset"] + ".gguf"))
+            subprocess.run([quest, "make-model", "--preset", mm["preset"], "--tiny", "--seed",
+                            str(mm["seed"]), "--type", mm["type"], "-o", path], check=True)
+            llm = Llama(model_path=path, n_ctx=1024, logits_all=True, n_threads=2,
+                        verbose=False, seed=0)
+            cases = []
+            for c in ref["cases"]:
+                tokens = c["tokens"]
+                llm.reset()
+                llm.eval(tokens)
+                top = top5(llm, [at["position"] for at in c["logits"]])
+                greedy = []
+                for _ in range(32):
+                    nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+                    greedy.append(nxt)
+                    llm.eval([nxt])
+                cases.append({"tokens": tokens, "logits": top, "greedy": greedy})
+            (here / ref_file.name.replace("reference_", "")).write_text(json.dumps(
+                {"make_model": mm, "oracle": "llama-cpp-python 0.3.36 (llama.cpp, CPU)",
+                 "cases": cases}, indent=1))
+            del llm
+            print(mm["preset"], "done", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--tiny":
+        main_tiny(sys.argv[2])
+    else:
+        main(sys.argv[1])
