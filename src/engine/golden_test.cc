@@ -45,6 +45,13 @@ constexpr Oracle kLlamaCpp = {"", 3.5, false};
 // SmolLM2 quantizes more gently in llama.cpp: its own, tighter bound.
 constexpr Oracle kLlamaCppSmolLm2 = {"", 1.0, false};
 
+double LogSumExp(const std::vector<float>& x) {
+  const double m = *std::max_element(x.begin(), x.end());
+  double sum = 0;
+  for (float v : x) sum += std::exp(v - m);
+  return m + std::log(sum);
+}
+
 nlohmann::json ReadGolden(const std::string& file) {
   std::ifstream in(std::string(QUEST_TESTDATA_DIR) + "/model/" + file);
   EXPECT_TRUE(in.good()) << file;
@@ -57,6 +64,8 @@ void CheckCases(const Model& model, const nlohmann::json& golden, const std::str
                 const Oracle& oracle) {
   const Model* m = &model;
   const int vocab = m->config().vocab_size;
+  // llama-server reports log-probabilities of the raw logits, not logits.
+  const bool logprobs = golden.value("values", "logits") == "logprobs";
   double worst = 0;
   int greedy_cases = 0;
   for (const auto& c : golden["cases"]) {
@@ -80,9 +89,10 @@ void CheckCases(const Model& model, const nlohmann::json& golden, const std::str
       if (top5[0][1].get<double>() - top5[1][1].get<double>() > 2 * oracle.tolerance) {
         EXPECT_EQ(got_top1, want_top1) << name << " position " << p;
       }
+      const double shift = logprobs ? LogSumExp(logits) : 0;
       for (const auto& entry : top5) {
         const int id = entry[0].get<int>();
-        const double diff = std::fabs(logits[id] - entry[1].get<double>());
+        const double diff = std::fabs(logits[id] - shift - entry[1].get<double>());
         worst = std::max(worst, diff);
         EXPECT_LE(diff, oracle.tolerance) << name << " position " << p << " token " << id;
       }
@@ -159,12 +169,18 @@ INSTANTIATE_TEST_SUITE_P(RealModels, GoldenTest, ::testing::Values("gemma3", "sm
 // 0.0032 (Phi-3). Leaving out YaRN, its magnitude scale, a bias, the q/k
 // norm or swapping gate and up moves them by 0.4 to 4.
 constexpr Oracle kTinyFloatReference = {"reference_", 0.01, true};
+// llama.cpp's log-probabilities (f16 weights: its f16 matmuls round the
+// activations to f16): measured up to 0.008 (Phi-3; 0.0024-0.0042 for the
+// others). Greedy tokens are reported, not required: on Phi-3 llama.cpp
+// parts from quest and the float64 reference after 17 of 32.
+constexpr Oracle kTinyLlamaCpp = {"", 0.03, false};
 
 class TinyFamilyGoldenTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TinyFamilyGoldenTest, MatchesFloat64Reference) {
   CheckTinyGoldens(GetParam(), kTinyFloatReference);
 }
+TEST_P(TinyFamilyGoldenTest, MatchesLlamaCpp) { CheckTinyGoldens(GetParam(), kTinyLlamaCpp); }
 
 INSTANTIATE_TEST_SUITE_P(Families, TinyFamilyGoldenTest,
                          ::testing::Values("llama3.1-8b", "mistral-7b", "qwen2.5-7b", "qwen3-8b",

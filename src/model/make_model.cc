@@ -34,7 +34,7 @@ constexpr ModelPreset kPresets[] = {
     {"qwen3-8b", "qwen3", 36, 4096, 32, 8, 128, 12288, 151936, 131072, 1000000.0f, R::kYarn, 4,
      32768, false, V::kQwen2Bpe},
     {"phi3-mini", "phi3", 32, 3072, 32, 32, 0, 8192, 32064, 4096, 10000.0f, R::kNone, 0, 0, false,
-     V::kSentencePiece},
+     V::kPhi3SentencePiece},
     // Two small llama layers, for tests that need a file but no weights download.
     {"tiny", "llama", 2, 128, 4, 2, 0, 256, 1024, 4096, 10000.0f, R::kNone, 0, 0, true,
      V::kLlama3Bpe},
@@ -258,7 +258,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
 namespace {
 
 void WriteTokenizer(const TokenizerData& tok, VocabKind kind, GgufWriter* w) {
-  if (kind == VocabKind::kSentencePiece) {
+  if (kind == VocabKind::kSentencePiece || kind == VocabKind::kPhi3SentencePiece) {
     w->SetString("tokenizer.ggml.model", "llama");
     w->SetF32Array("tokenizer.ggml.scores", tok.scores);
     w->SetU32("tokenizer.ggml.unknown_token_id", tok.unknown);

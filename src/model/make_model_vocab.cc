@@ -106,6 +106,20 @@ TokenizerData SentencePiece(int vocab) {
   return t;
 }
 
+// Phi-3: SentencePiece, then <|endoftext|> (EOS) and its chat tokens at the
+// top, as llama.cpp expects of a file named Phi-3.
+TokenizerData Phi3(int vocab) {
+  const char* names[] = {"<|endoftext|>", "<|assistant|>", "<|system|>", "<|end|>", "<|user|>"};
+  TokenizerData t = SentencePiece(vocab - 5);
+  t.eos = static_cast<int>(t.tokens.size());
+  for (const char* n : names) {
+    t.tokens.push_back(n);
+    t.types.push_back(3);
+    t.scores.push_back(0);
+  }
+  return t;
+}
+
 }  // namespace
 
 TokenizerData MakeVocab(VocabKind kind, int vocab) {
@@ -114,6 +128,8 @@ TokenizerData MakeVocab(VocabKind kind, int vocab) {
       return Llama3(vocab);
     case VocabKind::kQwen2Bpe:
       return Qwen2(vocab);
+    case VocabKind::kPhi3SentencePiece:
+      return Phi3(vocab);
     case VocabKind::kSentencePiece:
       break;
   }

@@ -1,7 +1,7 @@
 // Valid synthetic vocabularies for `quest make-model`, in the three GGUF
 // tokenizer shapes the presets' families use: Llama 3 byte-level BPE, Qwen 2
-// byte-level BPE (its own special tokens) and Llama 2 / Mistral / Phi-3
-// SentencePiece.
+// byte-level BPE (its own special tokens) and Llama 2 / Mistral SentencePiece,
+// with Phi-3's chat tokens on top for Phi-3.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 namespace quest {
 
-enum class VocabKind { kLlama3Bpe, kQwen2Bpe, kSentencePiece };
+enum class VocabKind { kLlama3Bpe, kQwen2Bpe, kSentencePiece, kPhi3SentencePiece };
 
 struct TokenizerData {
   std::vector<std::string> tokens;
