@@ -22,6 +22,8 @@
 #include "src/engine/model.h"
 #include "src/engine/session.h"
 #include "src/model/make_model.h"
+#include "src/tokenizer/tokenizer.h"
+#include "src/tokenizer/vocab.h"
 
 namespace quest {
 namespace {
@@ -134,11 +136,8 @@ void CheckGoldens(const std::string& name, const Oracle& oracle) {
 }
 
 // A tiny family file, written from the golden's make_model options (the same
-// bytes the oracles read: make-model is deterministic), removed afterwards.
-void CheckTinyGoldens(const std::string& preset, const Oracle& oracle) {
-  const nlohmann::json golden = ReadGolden(std::string(oracle.prefix) + "tiny_" + preset + ".json");
-  ASSERT_FALSE(golden.is_null());
-  const nlohmann::json& mm = golden["make_model"];
+// bytes the oracles read: make-model is deterministic); the caller removes it.
+std::string WriteTinyFile(const nlohmann::json& mm, const std::string& preset) {
   MakeModelOptions o;
   o.preset = mm["preset"].get<std::string>();
   o.tiny = mm["tiny"].get<bool>();
@@ -148,11 +147,41 @@ void CheckTinyGoldens(const std::string& preset, const Oracle& oracle) {
               ("quest_golden_" + preset + "_" + std::to_string(::getpid()) + ".gguf"))
                  .string();
   std::ostringstream log;
-  ASSERT_TRUE(MakeModel(o, log).ok());
-  Result<std::unique_ptr<Model>> m = Model::Load(o.output);
-  std::filesystem::remove(o.output);  // the mapping stays valid
+  const Status s = MakeModel(o, log);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return o.output;
+}
+
+void CheckTinyGoldens(const std::string& preset, const Oracle& oracle) {
+  const nlohmann::json golden = ReadGolden(std::string(oracle.prefix) + "tiny_" + preset + ".json");
+  ASSERT_FALSE(golden.is_null());
+  const std::string path = WriteTinyFile(golden["make_model"], preset);
+  Result<std::unique_ptr<Model>> m = Model::Load(path);
+  std::filesystem::remove(path);  // the mapping stays valid
   ASSERT_TRUE(m.ok()) << m.status().message();
   CheckCases(**m, golden, "tiny " + preset, oracle);
+}
+
+// The family's vocabulary kind (Llama 3 BPE, Qwen 2 BPE with its
+// pre-tokenizer, SentencePiece) against llama.cpp's ids on the varied strings
+// of the tokenizer goldens.
+void CheckTinyTokenizer(const std::string& preset) {
+  const nlohmann::json golden = ReadGolden("tiny_" + preset + ".json");
+  ASSERT_FALSE(golden.is_null());
+  const std::string path = WriteTinyFile(golden["make_model"], preset);
+  Result<GgufFile> f = GgufFile::Open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  Result<Vocab> v = LoadVocab(*f);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  Result<Tokenizer> t = Tokenizer::Create(std::move(*v));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_GT(golden["tokenize"].size(), 50u);
+  for (const auto& c : golden["tokenize"]) {
+    const std::string text = c["text"].get<std::string>();
+    EXPECT_EQ(t->Encode(text, false, false), c["ids"].get<std::vector<int32_t>>())
+        << preset << ": \"" << text << "\"";
+  }
 }
 
 class GoldenTest : public ::testing::TestWithParam<const char*> {};
@@ -181,6 +210,7 @@ TEST_P(TinyFamilyGoldenTest, MatchesFloat64Reference) {
   CheckTinyGoldens(GetParam(), kTinyFloatReference);
 }
 TEST_P(TinyFamilyGoldenTest, MatchesLlamaCpp) { CheckTinyGoldens(GetParam(), kTinyLlamaCpp); }
+TEST_P(TinyFamilyGoldenTest, TokenizerMatchesLlamaCpp) { CheckTinyTokenizer(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Families, TinyFamilyGoldenTest,
                          ::testing::Values("llama3.1-8b", "mistral-7b", "qwen2.5-7b", "qwen3-8b",

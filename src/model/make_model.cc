@@ -14,7 +14,7 @@
 namespace quest {
 namespace {
 
-using V = VocabKind;
+using V = SyntheticVocab;
 using R = PresetRope;
 constexpr ModelPreset kPresets[] = {
     // name, arch, layers, d_model, heads, kv_heads, head_dim, d_ff, vocab, context, rope base,
@@ -112,7 +112,7 @@ ModelPreset TinyPreset(const ModelPreset& p) {
 
 namespace {
 
-void WriteTokenizer(const TokenizerData& tok, VocabKind kind, GgufWriter* w);
+void WriteTokenizer(const TokenizerData& tok, SyntheticVocab kind, GgufWriter* w);
 
 }  // namespace
 
@@ -257,14 +257,14 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
 
 namespace {
 
-void WriteTokenizer(const TokenizerData& tok, VocabKind kind, GgufWriter* w) {
-  if (kind == VocabKind::kSentencePiece || kind == VocabKind::kPhi3SentencePiece) {
+void WriteTokenizer(const TokenizerData& tok, SyntheticVocab kind, GgufWriter* w) {
+  if (kind == SyntheticVocab::kSentencePiece || kind == SyntheticVocab::kPhi3SentencePiece) {
     w->SetString("tokenizer.ggml.model", "llama");
     w->SetF32Array("tokenizer.ggml.scores", tok.scores);
     w->SetU32("tokenizer.ggml.unknown_token_id", tok.unknown);
   } else {
     w->SetString("tokenizer.ggml.model", "gpt2");
-    w->SetString("tokenizer.ggml.pre", kind == VocabKind::kQwen2Bpe ? "qwen2" : "llama-bpe");
+    w->SetString("tokenizer.ggml.pre", kind == SyntheticVocab::kQwen2Bpe ? "qwen2" : "llama-bpe");
     w->SetStringArray("tokenizer.ggml.merges", tok.merges);
   }
   w->SetU32("tokenizer.ggml.bos_token_id", tok.bos);

@@ -29,7 +29,7 @@ struct ModelPreset {
   float rope_factor;     // llama3 or YaRN factor
   int original_context;  // the context the scaled RoPE was trained at
   bool tied_output;
-  VocabKind vocab_kind;
+  SyntheticVocab vocab_kind;
 };
 
 // Known presets; nullptr if the name is unknown.

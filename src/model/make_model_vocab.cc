@@ -122,15 +122,15 @@ TokenizerData Phi3(int vocab) {
 
 }  // namespace
 
-TokenizerData MakeVocab(VocabKind kind, int vocab) {
+TokenizerData MakeVocab(SyntheticVocab kind, int vocab) {
   switch (kind) {
-    case VocabKind::kLlama3Bpe:
+    case SyntheticVocab::kLlama3Bpe:
       return Llama3(vocab);
-    case VocabKind::kQwen2Bpe:
+    case SyntheticVocab::kQwen2Bpe:
       return Qwen2(vocab);
-    case VocabKind::kPhi3SentencePiece:
+    case SyntheticVocab::kPhi3SentencePiece:
       return Phi3(vocab);
-    case VocabKind::kSentencePiece:
+    case SyntheticVocab::kSentencePiece:
       break;
   }
   return SentencePiece(vocab);

@@ -10,7 +10,7 @@
 
 namespace quest {
 
-enum class VocabKind { kLlama3Bpe, kQwen2Bpe, kSentencePiece, kPhi3SentencePiece };
+enum class SyntheticVocab { kLlama3Bpe, kQwen2Bpe, kSentencePiece, kPhi3SentencePiece };
 
 struct TokenizerData {
   std::vector<std::string> tokens;
@@ -22,6 +22,6 @@ struct TokenizerData {
 };
 
 // `vocab` tokens in all, the special ones included.
-TokenizerData MakeVocab(VocabKind kind, int vocab);
+TokenizerData MakeVocab(SyntheticVocab kind, int vocab);
 
 }  // namespace quest

@@ -151,6 +151,24 @@ def wait_healthy(port, proc):
     raise RuntimeError("llama-server did not start")
 
 
+def tokenize_cases(port):
+    """llama.cpp's ids for the varied strings of the tokenizer goldens (no
+    special tokens added, special tokens not parsed)."""
+    import urllib.request
+    texts = [c["text"] for c in json.loads(
+        (Path(__file__).parent.parent / "tokenizer" / "smollm2.json").read_text())
+        if not c["parse_special"]]
+    out = []
+    for t in texts:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/tokenize",
+                                     data=json.dumps({"content": t, "add_special": False,
+                                                      "parse_special": False}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            out.append({"text": t, "ids": json.loads(r.read())["tokens"]})
+    return out
+
+
 def main_tiny_server(server, quest, port=18931):
     here = Path(__file__).parent
     ascii_bias = [[97, 100.0], [100, 100.0]]  # bytes 'a' / 'd' (BPE), '^' / 'a' (SentencePiece)
@@ -184,11 +202,12 @@ def main_tiny_server(server, quest, port=18931):
                     # Up to 32: the server stops at an end-of-generation token (its
                     # ignore_eos would bias those to -inf, changing the argmax).
                     cases.append({"tokens": tokens, "logits": top, "greedy": d["tokens"]})
+                tokenized = tokenize_cases(port)
             finally:
                 proc.terminate()
                 proc.wait()
             (here / ref_file.name.replace("reference_", "")).write_text(json.dumps(
-                {"make_model": mm, "values": "logprobs",
+                {"make_model": mm, "values": "logprobs", "tokenize": tokenized,
                  "oracle": "llama-server of the llama.cpp tree vendored in llama-cpp-python "
                            "0.3.36 (CPU, f16 KV cache, flash attention off)",
                  "cases": cases}, indent=1))
