@@ -25,21 +25,34 @@ std::vector<std::string> ByteToUnicode() {
   return out;
 }
 
-// 256 byte tokens, then two- and three-byte merges, up to `regular` tokens.
+// 256 byte tokens, then two-byte merges (pairs of common text characters
+// first, so that a small vocabulary still merges words and digits and its
+// pre-tokenizer's splits change the ids), then three-byte merges, up to
+// `regular` tokens.
 void ByteLevelBpe(int regular, TokenizerData* t) {
   const std::vector<std::string> bytes = ByteToUnicode();
-  for (int b = 0; b < 256 && static_cast<int>(t->tokens.size()) < regular; ++b) {
-    t->tokens.push_back(bytes[b]);
+  const auto full = [&] { return static_cast<int>(t->tokens.size()) >= regular; };
+  for (int b = 0; b < 256 && !full(); ++b) t->tokens.push_back(bytes[b]);
+  const std::string common = " 0123456789etaoinsrhldcumfpgwybvkxjqz.,'\n";
+  std::vector<bool> is_common(256, false);
+  for (char c : common) is_common[static_cast<uint8_t>(c)] = true;
+  std::vector<std::pair<int, int>> pairs;  // two-byte tokens, in merge order
+  for (char a : common) {
+    for (char b : common) pairs.push_back({static_cast<uint8_t>(a), static_cast<uint8_t>(b)});
   }
-  for (int a = 0; a < 256 && static_cast<int>(t->tokens.size()) < regular; ++a) {
-    for (int b = 0; b < 256 && static_cast<int>(t->tokens.size()) < regular; ++b) {
-      t->tokens.push_back(bytes[a] + bytes[b]);
-      t->merges.push_back(bytes[a] + " " + bytes[b]);
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      if (!is_common[a] || !is_common[b]) pairs.push_back({a, b});
     }
   }
-  for (int a = 0; static_cast<int>(t->tokens.size()) < regular; ++a) {
-    for (int b = 0; b < 256 && static_cast<int>(t->tokens.size()) < regular; ++b) {
-      const std::string left = bytes[a / 256] + bytes[a % 256];
+  for (const auto& [a, b] : pairs) {
+    if (full()) break;
+    t->tokens.push_back(bytes[a] + bytes[b]);
+    t->merges.push_back(bytes[a] + " " + bytes[b]);
+  }
+  for (size_t i = 0; !full(); ++i) {
+    const std::string left = bytes[pairs[i].first] + bytes[pairs[i].second];
+    for (int b = 0; b < 256 && !full(); ++b) {
       t->tokens.push_back(left + bytes[b]);
       t->merges.push_back(left + " " + bytes[b]);
     }
