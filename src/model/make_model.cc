@@ -28,6 +28,9 @@ constexpr ModelPreset kPresets[] = {
     // Mistral 7B v0.3: llama with grouped queries, a 32768-token SentencePiece vocabulary.
     {"mistral-7b", "llama", 32, 4096, 32, 8, 0, 14336, 32768, 32768, 1000000.0f, R::kNone, 0, 0,
      false, V::kSentencePiece},
+    // Mistral 7B v0.1: a 4096-token sliding window on every layer.
+    {"mistral-7b-v0.1", "llama", 32, 4096, 32, 8, 0, 14336, 32000, 32768, 10000.0f, R::kNone, 0,
+     0, false, V::kSentencePiece, 4096},
     // Qwen 2.5 7B with the YaRN setting its model card gives for 128K contexts.
     {"qwen2.5-7b", "qwen2", 28, 3584, 28, 4, 0, 18944, 152064, 131072, 1000000.0f, R::kYarn, 4,
      32768, false, V::kQwen2Bpe},
@@ -107,6 +110,7 @@ ModelPreset TinyPreset(const ModelPreset& p) {
   t.vocab = 1024;
   t.context = 1024;
   if (p.rope != PresetRope::kNone) t.original_context = 256;
+  if (p.sliding_window > 0) t.sliding_window = 64;
   return t;
 }
 
@@ -158,6 +162,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
   w.SetF32(a + "rope.freq_base", p.rope_base);
   w.SetF32(a + "attention.layer_norm_rms_epsilon", arch == "llama" ? 1e-5f : 1e-6f);
   w.SetU32(a + "vocab_size", p.vocab);
+  if (p.sliding_window > 0) w.SetU32(a + "attention.sliding_window", p.sliding_window);
   if (p.rope == PresetRope::kYarn) {
     w.SetString(a + "rope.scaling.type", "yarn");
     w.SetF32(a + "rope.scaling.factor", p.rope_factor);

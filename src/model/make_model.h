@@ -30,6 +30,7 @@ struct ModelPreset {
   int original_context;  // the context the scaled RoPE was trained at
   bool tied_output;
   SyntheticVocab vocab_kind;
+  int sliding_window = 0;  // every layer's window (0: none)
 };
 
 // Known presets; nullptr if the name is unknown.
@@ -39,7 +40,7 @@ std::string PresetNames();  // "llama3.2-1b, llama3.1-8b, ..."
 // The preset at test size: 2 layers, d_model 128, 8 heads (2 KV heads where
 // the preset has grouped queries), head_dim 16 (32 where the preset's head_dim
 // is not d_model / heads), d_ff 256, vocab 1024, context 1024; RoPE scaling
-// kept, with an original context of 256.
+// kept, with an original context of 256; a sliding window becomes 64.
 ModelPreset TinyPreset(const ModelPreset& p);
 
 struct MakeModelOptions {

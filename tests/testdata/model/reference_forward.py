@@ -208,7 +208,8 @@ def main(models_dir):
 # The tiny families: make-model preset, and for each a short prompt and one of
 # 300 tokens, which passes the scaled RoPE's original context (256 in tiny
 # files) where the preset has one.
-TINY_PRESETS = ["llama3.1-8b", "mistral-7b", "qwen2.5-7b", "qwen3-8b", "phi3-mini"]
+TINY_PRESETS = ["llama3.1-8b", "mistral-7b", "mistral-7b-v0.1", "qwen2.5-7b", "qwen3-8b",
+                "phi3-mini"]
 TINY_SEED = 7
 
 
@@ -231,10 +232,10 @@ def tiny_case(ref, toks, positions):
     return {"tokens": toks, "logits": top, "greedy": greedy}
 
 
-def main_tiny(quest):
+def main_tiny(quest, only=None):
     here = Path(__file__).parent
     with tempfile.TemporaryDirectory() as tmp:
-        for preset in TINY_PRESETS:
+        for preset in only or TINY_PRESETS:
             path = str(Path(tmp) / (preset + ".gguf"))
             subprocess.run([quest, "make-model", "--preset", preset, "--tiny", "--seed",
                             str(TINY_SEED), "-o", path], check=True)
@@ -243,7 +244,7 @@ def main_tiny(quest):
                      tiny_case(ref, tiny_tokens(300, 2), [0, 150, 255, 256, 299])]
             (here / f"reference_tiny_{preset}.json").write_text(json.dumps(
                 {"make_model": {"preset": preset, "tiny": True, "seed": TINY_SEED,
-                                "type": "f16"},
+                                "type": "f16"}, "sliding_window": ref.window,
                  "oracle": "tests/testdata/model/reference_forward.py (numpy float64, gguf-py "
                            "dequantization)", "cases": cases}, indent=1))
             print(preset, "done", flush=True)
@@ -251,6 +252,6 @@ def main_tiny(quest):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--tiny":
-        main_tiny(sys.argv[2])
+        main_tiny(sys.argv[2], sys.argv[3:])
     else:
         main(sys.argv[1])
