@@ -34,6 +34,10 @@ void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
   }
 }
 
+void AddBias(const float* bias, int n, float* y) {
+  for (int i = 0; i < n; ++i) y[i] += bias[i];
+}
+
 size_t KvRowBytes(const ModelConfig& c, KvType type) {
   return static_cast<size_t>(c.head_dim) * KvTypeSize(type) * 2;  // K + V
 }
@@ -135,6 +139,11 @@ void Forward::Run(std::span<const ForwardItem> items) {
     const size_t base = c.layer_is_local[l] && rope_.size() > 1 ? 1 : 0;
 #pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
+      if (L.bq != nullptr) {
+        AddBias(L.bq, q_dim, &q_[static_cast<size_t>(t) * q_dim]);
+        AddBias(L.bk, kv_dim, &k_[static_cast<size_t>(t) * kv_dim]);
+        AddBias(L.bv, kv_dim, &v_[static_cast<size_t>(t) * kv_dim]);
+      }
       const float* cos = &rope_angles_[(base * n + t) * rope_stride];
       const float* sin = cos + c.rope_dim;
       for (int h = 0; h < c.num_heads; ++h) {

@@ -1,4 +1,4 @@
-// The transformer forward pass for llama and gemma3 over a batch of
+// The transformer forward pass for the architectures of config.h over a batch of
 // sequences: every token of every sequence in the batch goes through each
 // weight matrix together (one MatMul instead of a MatVec per sequence), and
 // attention runs per sequence over its own pages: dense and causal for

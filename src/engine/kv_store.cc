@@ -21,10 +21,9 @@ Result<std::unique_ptr<KvStore>> KvStore::Create(const ModelConfig& c,
   }
   int num_local = 0;
   for (int l = 0; l < c.num_layers; ++l) num_local += c.layer_is_local[l] ? 1 : 0;
-  if (num_local == c.num_layers) {
-    return Status::Error("model has no globally attending layer (every layer is sliding-window)");
-  }
-  const bool rings = o.window_rings && num_local > 0;
+  // Rings hold the window layers beside a paged cache of the global ones; a
+  // model windowed on every layer (Mistral 7B v0.1) keeps all in pages.
+  const bool rings = o.window_rings && num_local > 0 && num_local < c.num_layers;
   std::vector<int> slot(c.num_layers);
   std::vector<char> ring_layer(c.num_layers, 0);
   int global = 0, local = 0;

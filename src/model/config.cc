@@ -33,6 +33,28 @@ Result<float> OptionalFloat(const GgufFile& g, const std::string& key, float fal
   return *v;
 }
 
+// Linear scaling divides positions; YaRN becomes frequency divisors and a
+// magnitude scale of q and k, which only multiplies q.k (rope_dim == head_dim).
+Status ApplyRopeScaling(const GgufFile& g, ModelConfig* c) {
+  const RopeScaling& s = c->rope_scaling;
+  if (s.type == RopeScalingType::kLinear) {
+    c->rope_scale = 1.0f / s.factor;
+  } else if (s.type == RopeScalingType::kYarn) {
+    if (g.FindTensor("rope_freqs.weight") != nullptr) {
+      return Status::Error(StrFormat("%s: YaRN scaling and a rope_freqs.weight tensor together "
+                                     "are not supported", g.path().c_str()));
+    }
+    const float m = YarnMagnitudeScale(s);
+    if (m != 1.0f && c->rope_dim != c->head_dim) {
+      return Status::Error(StrFormat("%s: YaRN with rope.dimension_count %d < head dim %d is not "
+                                     "supported", g.path().c_str(), c->rope_dim, c->head_dim));
+    }
+    c->rope_freq_factors = YarnFrequencyFactors(s, c->rope_dim, c->rope_base);
+    c->attn_scale *= m * m;
+  }
+  return Status();
+}
+
 }  // namespace
 
 Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
@@ -42,6 +64,12 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
   c.arch_name = *arch;
   if (c.arch_name == "llama") {
     c.arch = Arch::kLlama;
+  } else if (c.arch_name == "qwen2") {
+    c.arch = Arch::kQwen2;
+  } else if (c.arch_name == "qwen3") {
+    c.arch = Arch::kQwen3;
+  } else if (c.arch_name == "phi3") {
+    c.arch = Arch::kPhi3;
   } else if (c.arch_name == "gemma3") {
     c.arch = Arch::kGemma3;
   } else {
@@ -87,18 +115,7 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
   QE_ASSIGN_OR_RETURN(c.rms_eps,
                           OptionalFloat(g, a + "attention.layer_norm_rms_epsilon", 1e-5f));
   QE_ASSIGN_OR_RETURN(c.rope_base, OptionalFloat(g, a + "rope.freq_base", 10000.0f));
-  if (g.Has(a + "rope.scaling.factor") && g.Has(a + "rope.scaling.type")) {
-    Result<std::string> type = g.GetString(a + "rope.scaling.type");
-    if (!type.ok()) return type.status();
-    float factor = 1;
-    QE_ASSIGN_OR_RETURN(factor, OptionalFloat(g, a + "rope.scaling.factor", 1.0f));
-    if (*type == "linear") {
-      c.rope_scale = 1.0f / factor;
-    } else if (*type != "none") {
-      return Status::Error(StrFormat("%s: rope.scaling.type '%s' is not supported (linear, none)",
-                                     g.path().c_str(), type->c_str()));
-    }
-  }
+  QE_ASSIGN_OR_RETURN(c.rope_scaling, ReadRopeScaling(g, a, c.context_length));
   // The vocabulary size: the metadata key if present, else the token list.
   if (g.Has(a + "vocab_size")) {
     QE_ASSIGN_OR_RETURN(c.vocab_size, RequiredInt(g, a + "vocab_size", 1 << 24));
@@ -132,7 +149,27 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
     c.attn_scale = 1.0f / std::sqrt(qpas);
   } else {
     c.tied_output = g.FindTensor("output.weight") == nullptr;
+    // A window declared by a llama file applies to every layer (Mistral 7B
+    // v0.1). Phi-3 files declare one that llama.cpp disables; so does quest.
+    if (c.arch == Arch::kLlama && g.Has(a + "attention.sliding_window")) {
+      QE_ASSIGN_OR_RETURN(c.sliding_window,
+                              RequiredInt(g, a + "attention.sliding_window", 1 << 24));
+      if (c.sliding_window < c.context_length) c.layer_is_local.assign(c.num_layers, true);
+    }
   }
+  c.qkv_bias = c.arch == Arch::kQwen2;
+  c.qk_norm = c.arch == Arch::kGemma3 || c.arch == Arch::kQwen3;
+  c.fused_qkv = c.arch == Arch::kPhi3;
+  if (c.arch == Arch::kQwen2 || c.arch == Arch::kQwen3 || c.arch == Arch::kPhi3) {
+    c.rope_style = RopeStyle::kHalves;
+  }
+  // Phi-3's LongRoPE picks long or short factors by the context in use; quest
+  // has no such choice yet, and ignoring them would be silently wrong.
+  if (g.FindTensor("rope_factors_long.weight") != nullptr) {
+    return Status::Error(StrFormat("%s: LongRoPE (tensor rope_factors_long.weight, Phi-3 128K) "
+                                   "is not supported", g.path().c_str()));
+  }
+  QE_RETURN_IF_ERROR(ApplyRopeScaling(g, &c));
   return c;
 }
 

@@ -14,100 +14,38 @@
 namespace quest {
 namespace {
 
+using V = SyntheticVocab;
+using R = PresetRope;
 constexpr ModelPreset kPresets[] = {
-    // name, layers, d_model, heads, kv_heads, d_ff, vocab, context, rope base, rope factor,
-    // tied, llama3 vocab
-    {"llama3.2-1b", 16, 2048, 32, 8, 8192, 128256, 131072, 500000.0f, 32.0f, true, true},
-    {"llama3.1-8b", 32, 4096, 32, 8, 14336, 128256, 131072, 500000.0f, 8.0f, false, true},
-    {"llama2-7b", 32, 4096, 32, 32, 11008, 32000, 4096, 10000.0f, 0.0f, false, false},
-    // Two small layers, for tests that need a llama file but no weights download.
-    {"tiny", 2, 128, 4, 2, 256, 1024, 4096, 10000.0f, 0.0f, true, true},
+    // name, arch, layers, d_model, heads, kv_heads, head_dim, d_ff, vocab, context, rope base,
+    // rope scaling, factor, original context, tied output, vocabulary
+    {"llama3.2-1b", "llama", 16, 2048, 32, 8, 0, 8192, 128256, 131072, 500000.0f, R::kLlama3, 32,
+     8192, true, V::kLlama3Bpe},
+    {"llama3.1-8b", "llama", 32, 4096, 32, 8, 0, 14336, 128256, 131072, 500000.0f, R::kLlama3, 8,
+     8192, false, V::kLlama3Bpe},
+    {"llama2-7b", "llama", 32, 4096, 32, 32, 0, 11008, 32000, 4096, 10000.0f, R::kNone, 0, 0,
+     false, V::kSentencePiece},
+    // Mistral 7B v0.3: llama with grouped queries, a 32768-token SentencePiece vocabulary.
+    {"mistral-7b", "llama", 32, 4096, 32, 8, 0, 14336, 32768, 32768, 1000000.0f, R::kNone, 0, 0,
+     false, V::kSentencePiece},
+    // Mistral 7B v0.1: a 4096-token sliding window on every layer.
+    {"mistral-7b-v0.1", "llama", 32, 4096, 32, 8, 0, 14336, 32000, 32768, 10000.0f, R::kNone, 0,
+     0, false, V::kSentencePiece, 4096},
+    // Qwen 2.5 7B with the YaRN setting its model card gives for 128K contexts.
+    {"qwen2.5-7b", "qwen2", 28, 3584, 28, 4, 0, 18944, 152064, 131072, 1000000.0f, R::kYarn, 4,
+     32768, false, V::kQwen2Bpe},
+    {"qwen3-8b", "qwen3", 36, 4096, 32, 8, 128, 12288, 151936, 131072, 1000000.0f, R::kYarn, 4,
+     32768, false, V::kQwen2Bpe},
+    {"phi3-mini", "phi3", 32, 3072, 32, 32, 0, 8192, 32064, 4096, 10000.0f, R::kNone, 0, 0, false,
+     V::kPhi3SentencePiece},
+    // Two small llama layers, for tests that need a file but no weights download.
+    {"tiny", "llama", 2, 128, 4, 2, 0, 256, 1024, 4096, 10000.0f, R::kNone, 0, 0, true,
+     V::kLlama3Bpe},
 };
-
-// GPT-2's reversible byte -> printable code point map, UTF-8 encoded.
-std::vector<std::string> ByteToUnicode() {
-  std::vector<std::string> out(256);
-  int extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    const int cp = printable ? b : 256 + extra++;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    out[b] = s;
-  }
-  return out;
-}
-
-struct TokenizerData {
-  std::vector<std::string> tokens;
-  std::vector<float> scores;
-  std::vector<int32_t> types;  // 1 normal, 2 unknown, 3 control, 6 byte
-  std::vector<std::string> merges;
-};
-
-// Llama 3 style: 256 byte tokens, then two- and three-byte merges, then the
-// 256 special tokens at the top of the vocabulary.
-TokenizerData Llama3Tokenizer(int vocab) {
-  TokenizerData t;
-  const std::vector<std::string> bytes = ByteToUnicode();
-  const int num_special = 256;
-  const int regular = vocab - num_special;
-  for (int b = 0; b < 256 && static_cast<int>(t.tokens.size()) < regular; ++b) {
-    t.tokens.push_back(bytes[b]);
-  }
-  for (int a = 0; a < 256 && static_cast<int>(t.tokens.size()) < regular; ++a) {
-    for (int b = 0; b < 256 && static_cast<int>(t.tokens.size()) < regular; ++b) {
-      t.tokens.push_back(bytes[a] + bytes[b]);
-      t.merges.push_back(bytes[a] + " " + bytes[b]);
-    }
-  }
-  for (int a = 0; static_cast<int>(t.tokens.size()) < regular; ++a) {
-    for (int b = 0; b < 256 && static_cast<int>(t.tokens.size()) < regular; ++b) {
-      const std::string left = bytes[a / 256] + bytes[a % 256];
-      t.tokens.push_back(left + bytes[b]);
-      t.merges.push_back(left + " " + bytes[b]);
-    }
-  }
-  t.types.assign(t.tokens.size(), 1);
-  const char* names[] = {"<|begin_of_text|>", "<|end_of_text|>"};
-  for (int i = 0; i < num_special; ++i) {
-    t.tokens.push_back(i < 2 ? names[i] : "<|reserved_special_token_" + std::to_string(i) + "|>");
-    t.types.push_back(3);
-  }
-  return t;
-}
-
-// Llama 2 style SentencePiece: <unk> <s> </s>, 256 byte tokens, then pieces.
-TokenizerData Llama2Tokenizer(int vocab) {
-  TokenizerData t;
-  t.tokens = {"<unk>", "<s>", "</s>"};
-  t.types = {2, 3, 3};
-  char hex[8];
-  for (int b = 0; b < 256; ++b) {
-    std::snprintf(hex, sizeof(hex), "<0x%02X>", b);
-    t.tokens.push_back(hex);
-    t.types.push_back(6);
-  }
-  const std::string space = "\xe2\x96\x81";  // U+2581, SentencePiece's space
-  for (int i = 0; static_cast<int>(t.tokens.size()) < vocab; ++i) {
-    std::string piece = (i % 2 == 0) ? space : "";
-    for (int v = i / 2 + 1; v > 0; v /= 26) piece += static_cast<char>('a' + v % 26);
-    t.tokens.push_back(piece);
-    t.types.push_back(1);
-  }
-  t.scores.resize(t.tokens.size());
-  for (size_t i = 0; i < t.scores.size(); ++i) t.scores[i] = -static_cast<float>(i);
-  return t;
-}
 
 // Llama 3 RoPE frequency factors (the "rope_freqs.weight" tensor).
-std::vector<float> Llama3RopeFactors(int head_dim, float base, float factor) {
-  const double low_freq_factor = 1, high_freq_factor = 4, old_context = 8192;
+std::vector<float> Llama3RopeFactors(int head_dim, float base, float factor, int original) {
+  const double low_freq_factor = 1, high_freq_factor = 4, old_context = original;
   const double low_wavelen = old_context / low_freq_factor;
   const double high_wavelen = old_context / high_freq_factor;
   std::vector<float> f(head_dim / 2);
@@ -154,14 +92,41 @@ const ModelPreset* FindPreset(const std::string& name) {
   return nullptr;
 }
 
-const char* PresetNames() { return "llama3.2-1b, llama3.1-8b, llama2-7b, tiny"; }
+std::string PresetNames() {
+  std::string names;
+  for (const ModelPreset& p : kPresets) names += std::string(names.empty() ? "" : ", ") + p.name;
+  return names;
+}
+
+ModelPreset TinyPreset(const ModelPreset& p) {
+  ModelPreset t = p;
+  t.layers = 2;
+  t.d_model = 128;
+  t.heads = 8;
+  t.kv_heads = p.kv_heads == p.heads ? 8 : 2;
+  // Qwen 3 records its head size (128 for every size, d_model / heads for few).
+  t.head_dim = std::string(p.arch) == "qwen3" ? 32 : 0;
+  t.d_ff = 256;
+  t.vocab = 1024;
+  t.context = 1024;
+  if (p.rope != PresetRope::kNone) t.original_context = 256;
+  if (p.sliding_window > 0) t.sliding_window = 64;
+  return t;
+}
+
+namespace {
+
+void WriteTokenizer(const TokenizerData& tok, SyntheticVocab kind, GgufWriter* w);
+
+}  // namespace
 
 Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
-  const ModelPreset* p = FindPreset(o.preset);
-  if (p == nullptr) {
+  const ModelPreset* found = FindPreset(o.preset);
+  if (found == nullptr) {
     return Status::Error("invalid --preset '" + o.preset + "' (expected one of " +
                          PresetNames() + ")");
   }
+  const ModelPreset p = o.tiny ? TinyPreset(*found) : *found;
   GgmlType type;
   if (o.type == "f16") {
     type = GgmlType::kF16;
@@ -174,39 +139,37 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
   }
   if (o.output.empty()) return Status::Error("missing -o FILE");
   if (o.context < 0) return Status::Error(StrFormat("invalid --context %d: must be >= 0", o.context));
-  const int head_dim = p->d_model / p->heads;
-  const int kv_dim = head_dim * p->kv_heads;
+  const int head_dim = p.head_dim > 0 ? p.head_dim : p.d_model / p.heads;
+  const int q_dim = head_dim * p.heads;
+  const int kv_dim = head_dim * p.kv_heads;
+  const std::string arch = p.arch;
+  const std::string a = arch + ".";
 
   GgufWriter w;
-  w.SetString("general.architecture", "llama");
-  w.SetString("general.name", std::string("quest random ") + p->name);
-  w.SetU32("llama.block_count", p->layers);
-  w.SetU32("llama.context_length", o.context > 0 ? o.context : p->context);
-  w.SetU32("llama.embedding_length", p->d_model);
-  w.SetU32("llama.feed_forward_length", p->d_ff);
-  w.SetU32("llama.attention.head_count", p->heads);
-  w.SetU32("llama.attention.head_count_kv", p->kv_heads);
-  w.SetU32("llama.rope.dimension_count", head_dim);
-  w.SetF32("llama.rope.freq_base", p->rope_base);
-  w.SetF32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  w.SetU32("llama.vocab_size", p->vocab);
-  w.SetU32("general.file_type", type == GgmlType::kF16 ? 1 : type == GgmlType::kQ8_0 ? 7 : 2);
-  TokenizerData tok = p->llama3_vocab ? Llama3Tokenizer(p->vocab) : Llama2Tokenizer(p->vocab);
-  if (p->llama3_vocab) {
-    w.SetString("tokenizer.ggml.model", "gpt2");
-    w.SetString("tokenizer.ggml.pre", "llama-bpe");
-    w.SetStringArray("tokenizer.ggml.merges", tok.merges);
-    w.SetU32("tokenizer.ggml.bos_token_id", 128000);
-    w.SetU32("tokenizer.ggml.eos_token_id", 128001);
-  } else {
-    w.SetString("tokenizer.ggml.model", "llama");
-    w.SetF32Array("tokenizer.ggml.scores", tok.scores);
-    w.SetU32("tokenizer.ggml.bos_token_id", 1);
-    w.SetU32("tokenizer.ggml.eos_token_id", 2);
-    w.SetU32("tokenizer.ggml.unknown_token_id", 0);
+  w.SetString("general.architecture", arch);
+  w.SetString("general.name", std::string("quest random ") + p.name + (o.tiny ? " tiny" : ""));
+  w.SetU32(a + "block_count", p.layers);
+  w.SetU32(a + "context_length", o.context > 0 ? o.context : p.context);
+  w.SetU32(a + "embedding_length", p.d_model);
+  w.SetU32(a + "feed_forward_length", p.d_ff);
+  w.SetU32(a + "attention.head_count", p.heads);
+  w.SetU32(a + "attention.head_count_kv", p.kv_heads);
+  if (p.head_dim > 0) {
+    w.SetU32(a + "attention.key_length", head_dim);
+    w.SetU32(a + "attention.value_length", head_dim);
   }
-  w.SetStringArray("tokenizer.ggml.tokens", tok.tokens);
-  w.SetI32Array("tokenizer.ggml.token_type", tok.types);
+  w.SetU32(a + "rope.dimension_count", head_dim);
+  w.SetF32(a + "rope.freq_base", p.rope_base);
+  w.SetF32(a + "attention.layer_norm_rms_epsilon", arch == "llama" ? 1e-5f : 1e-6f);
+  w.SetU32(a + "vocab_size", p.vocab);
+  if (p.sliding_window > 0) w.SetU32(a + "attention.sliding_window", p.sliding_window);
+  if (p.rope == PresetRope::kYarn) {
+    w.SetString(a + "rope.scaling.type", "yarn");
+    w.SetF32(a + "rope.scaling.factor", p.rope_factor);
+    w.SetU32(a + "rope.scaling.original_context_length", p.original_context);
+  }
+  w.SetU32("general.file_type", type == GgmlType::kF16 ? 1 : type == GgmlType::kQ8_0 ? 7 : 2);
+  WriteTokenizer(MakeVocab(p.vocab_kind, p.vocab), p.vocab_kind, &w);
 
   // Tensors: name, type, shape (ne: row length first), init range.
   struct Spec {
@@ -216,32 +179,63 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     float range;  // 0: norm (all ones)
   };
   std::vector<Spec> specs;
-  const float wr = 0.02f * std::sqrt(3.0f);
-  specs.push_back({"token_embd.weight", type, {p->d_model, p->vocab}, wr});
-  specs.push_back({"output_norm.weight", GgmlType::kF32, {p->d_model}, 0});
-  if (!p->tied_output) specs.push_back({"output.weight", type, {p->d_model, p->vocab}, wr});
-  for (int l = 0; l < p->layers; ++l) {
+  // Real shapes: uniform with std 0.02, as models are initialised. Tiny files:
+  // std 1 / sqrt(inputs), 1.5 / sqrt(inputs) for q and k, so that every
+  // activation stays near 1 and attention is sharp: a RoPE, norm or bias
+  // error then moves the logits by far more than rounding does.
+  const auto range = [&](int64_t inputs, bool qk) {
+    const float std_dev = o.tiny ? (qk ? 1.5f : 1.0f) / std::sqrt(static_cast<float>(inputs))
+                                 : 0.02f;
+    return std_dev * std::sqrt(3.0f);
+  };
+  const auto matrix = [&](const std::string& name, int64_t inputs, int64_t outputs, bool qk) {
+    specs.push_back({name, type, {inputs, outputs}, range(inputs, qk)});
+  };
+  // Biases and per-head norm weights random around their usual values, so a
+  // missing one changes the logits.
+  const float br = 0.5f;
+  matrix("token_embd.weight", p.d_model, p.vocab, false);
+  specs.push_back({"output_norm.weight", GgmlType::kF32, {p.d_model}, 0});
+  if (!p.tied_output) matrix("output.weight", p.d_model, p.vocab, false);
+  for (int l = 0; l < p.layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
-    specs.push_back({b + "attn_norm.weight", GgmlType::kF32, {p->d_model}, 0});
-    specs.push_back({b + "attn_q.weight", type, {p->d_model, p->d_model}, wr});
-    specs.push_back({b + "attn_k.weight", type, {p->d_model, kv_dim}, wr});
-    specs.push_back({b + "attn_v.weight", type, {p->d_model, kv_dim}, wr});
-    specs.push_back({b + "attn_output.weight", type, {p->d_model, p->d_model}, wr});
-    specs.push_back({b + "ffn_norm.weight", GgmlType::kF32, {p->d_model}, 0});
-    specs.push_back({b + "ffn_gate.weight", type, {p->d_model, p->d_ff}, wr});
-    specs.push_back({b + "ffn_up.weight", type, {p->d_model, p->d_ff}, wr});
-    specs.push_back({b + "ffn_down.weight", type, {p->d_ff, p->d_model}, wr});
+    specs.push_back({b + "attn_norm.weight", GgmlType::kF32, {p.d_model}, 0});
+    if (arch == "phi3") {
+      matrix(b + "attn_qkv.weight", p.d_model, q_dim + 2 * kv_dim, true);
+    } else {
+      matrix(b + "attn_q.weight", p.d_model, q_dim, true);
+      matrix(b + "attn_k.weight", p.d_model, kv_dim, true);
+      matrix(b + "attn_v.weight", p.d_model, kv_dim, false);
+    }
+    if (arch == "qwen2") {
+      specs.push_back({b + "attn_q.bias", GgmlType::kF32, {q_dim}, br});
+      specs.push_back({b + "attn_k.bias", GgmlType::kF32, {kv_dim}, br});
+      specs.push_back({b + "attn_v.bias", GgmlType::kF32, {kv_dim}, br});
+    }
+    if (arch == "qwen3") {
+      specs.push_back({b + "attn_q_norm.weight", GgmlType::kF32, {head_dim}, -br});
+      specs.push_back({b + "attn_k_norm.weight", GgmlType::kF32, {head_dim}, -br});
+    }
+    matrix(b + "attn_output.weight", q_dim, p.d_model, false);
+    specs.push_back({b + "ffn_norm.weight", GgmlType::kF32, {p.d_model}, 0});
+    if (arch == "phi3") {
+      matrix(b + "ffn_up.weight", p.d_model, 2 * p.d_ff, false);
+    } else {
+      matrix(b + "ffn_gate.weight", p.d_model, p.d_ff, false);
+      matrix(b + "ffn_up.weight", p.d_model, p.d_ff, false);
+    }
+    matrix(b + "ffn_down.weight", p.d_ff, p.d_model, false);
   }
   std::vector<float> rope_factors;
-  if (p->rope_scale_factor > 0) {
-    rope_factors = Llama3RopeFactors(head_dim, p->rope_base, p->rope_scale_factor);
+  if (p.rope == PresetRope::kLlama3) {
+    rope_factors = Llama3RopeFactors(head_dim, p.rope_base, p.rope_factor, p.original_context);
   }
   for (const Spec& s : specs) w.AddTensorInfo(s.name, s.type, s.shape);
   if (!rope_factors.empty()) {
     w.AddTensorInfo("rope_freqs.weight", GgmlType::kF32, {static_cast<int64_t>(head_dim / 2)});
   }
-  progress << "make-model: " << p->name << " " << o.type << ", " << specs.size()
-           << " tensors -> " << o.output << "\n";
+  progress << "make-model: " << p.name << (o.tiny ? " (tiny) " : " ") << o.type << ", "
+           << specs.size() << " tensors -> " << o.output << "\n";
   std::vector<float> row;
   return w.WriteStreaming(o.output, [&](size_t index, uint8_t* out, size_t nbytes) {
     if (index == specs.size()) {  // rope_freqs
@@ -255,10 +249,35 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     Random rng{HashName(s.name, o.seed)};
     row.resize(cols);
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t c = 0; c < cols; ++c) row[c] = s.range == 0 ? 1.0f : rng.Next(s.range);
+      for (int64_t c = 0; c < cols; ++c) {
+        // range 0: ones; negative: 1 + uniform(|range|); positive: uniform(range).
+        row[c] = s.range == 0  ? 1.0f
+                 : s.range < 0 ? 1.0f + rng.Next(-s.range)
+                               : rng.Next(s.range);
+      }
       QuantizeRow(s.type, row.data(), cols, out + r * row_bytes);
     }
   });
 }
 
+namespace {
+
+void WriteTokenizer(const TokenizerData& tok, SyntheticVocab kind, GgufWriter* w) {
+  if (kind == SyntheticVocab::kSentencePiece || kind == SyntheticVocab::kPhi3SentencePiece) {
+    w->SetString("tokenizer.ggml.model", "llama");
+    w->SetF32Array("tokenizer.ggml.scores", tok.scores);
+    w->SetU32("tokenizer.ggml.unknown_token_id", tok.unknown);
+  } else {
+    w->SetString("tokenizer.ggml.model", "gpt2");
+    w->SetString("tokenizer.ggml.pre", kind == SyntheticVocab::kQwen2Bpe ? "qwen2" : "llama-bpe");
+    w->SetStringArray("tokenizer.ggml.merges", tok.merges);
+  }
+  w->SetU32("tokenizer.ggml.bos_token_id", tok.bos);
+  w->SetU32("tokenizer.ggml.eos_token_id", tok.eos);
+  w->SetBool("tokenizer.ggml.add_bos_token", tok.add_bos);
+  w->SetStringArray("tokenizer.ggml.tokens", tok.tokens);
+  w->SetI32Array("tokenizer.ggml.token_type", tok.types);
+}
+
+}  // namespace
 }  // namespace quest

@@ -1,7 +1,9 @@
 // `quest make-model`: writes a GGUF file with the real shape of a known model
-// (Llama 3.2 1B, Llama 3.1 8B, Llama 2 7B), random weights and a valid
+// (Llama 2/3, Qwen 2.5/3, Mistral, Phi-3), random weights and a valid
 // tokenizer, with the standard metadata keys, so that long-context speed can be
 // measured at shapes no small model has, by quest and by llama.cpp alike.
+// `--tiny` keeps a preset's architecture, tokenizer kind and RoPE scaling at a
+// test size, for goldens that cost seconds.
 #pragma once
 
 #include <cstdint>
@@ -9,25 +11,41 @@
 #include <string>
 
 #include "src/gguf/ggml_type.h"
+#include "src/model/make_model_vocab.h"
 #include "src/util/check.h"
 
 namespace quest {
 
+enum class PresetRope { kNone, kLlama3, kYarn };
+
 struct ModelPreset {
   const char* name;
-  int layers, d_model, heads, kv_heads, d_ff, vocab, context;
+  const char* arch;  // general.architecture
+  int layers, d_model, heads, kv_heads;
+  int head_dim;  // 0: d_model / heads
+  int d_ff, vocab, context;
   float rope_base;
-  float rope_scale_factor;  // llama3 RoPE scaling factor (0: none)
+  PresetRope rope;
+  float rope_factor;     // llama3 or YaRN factor
+  int original_context;  // the context the scaled RoPE was trained at
   bool tied_output;
-  bool llama3_vocab;  // GPT-2 style BPE (Llama 3) rather than SentencePiece (Llama 2)
+  SyntheticVocab vocab_kind;
+  int sliding_window = 0;  // every layer's window (0: none)
 };
 
 // Known presets; nullptr if the name is unknown.
 const ModelPreset* FindPreset(const std::string& name);
-const char* PresetNames();  // "llama3.2-1b, llama3.1-8b, llama2-7b, tiny"
+std::string PresetNames();  // "llama3.2-1b, llama3.1-8b, ..."
+
+// The preset at test size: 2 layers, d_model 128, 8 heads (2 KV heads where
+// the preset has grouped queries), head_dim 16 (32 where the preset's head_dim
+// is not d_model / heads), d_ff 256, vocab 1024, context 1024; RoPE scaling
+// kept, with an original context of 256; a sliding window becomes 64.
+ModelPreset TinyPreset(const ModelPreset& p);
 
 struct MakeModelOptions {
   std::string preset;
+  bool tiny = false;
   std::string type = "f16";  // f16 | q8_0 | q4_0
   std::string output;
   uint64_t seed = 1;

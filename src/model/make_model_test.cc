@@ -164,6 +164,57 @@ TEST(MakeModel, RepackedQ4_0DecodesAsTheRows) {
   }
 }
 
+// Each family's tiny file under Quest (per-KV-head selection, no dense
+// layers): with a budget covering the 300-token context it is exactly dense;
+// with 64 tokens (4 of 19 pages) selection runs, reads less and moves the
+// logits. The scaled presets decode past their original context (256).
+class QuestOnFamily : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QuestOnFamily, MatchesDenseWhenTheBudgetCoversAndSelectsBelow) {
+  MakeModelOptions o;
+  o.preset = GetParam();
+  o.tiny = true;
+  o.output = TempPath(std::string("family_") + GetParam());
+  std::ostringstream log;
+  ASSERT_TRUE(MakeModel(o, log).ok());
+  Result<std::unique_ptr<Model>> m = Model::Load(o.output);
+  std::remove(o.output.c_str());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const int vocab = (*m)->config().vocab_size;
+  std::vector<int32_t> prompt(296);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = 3 + (i * 37) % 700;
+  std::vector<std::vector<float>> logits;
+  std::vector<double> kv_bytes;
+  for (int budget : {0, 512, 64}) {  // 0: dense
+    SessionOptions so;
+    so.context = 320;
+    so.attention.method = budget == 0 ? AttentionMethod::kDense : AttentionMethod::kQuest;
+    so.attention.quest.budget = budget == 0 ? 512 : budget;
+    so.attention.page_size = 16;
+    so.attention.dense_layers = 0;
+    auto s = Session::Create(**m, so);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    std::vector<float> l(vocab);
+    ASSERT_TRUE((*s)->Prefill(prompt.data(), prompt.size(), l.data()).ok());
+    std::vector<float> all;
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE((*s)->Decode(prompt[i], l.data()).ok());
+      all.insert(all.end(), l.begin(), l.end());
+    }
+    for (float v : all) ASSERT_TRUE(std::isfinite(v));
+    logits.push_back(all);
+    kv_bytes.push_back((*s)->last_kv_bytes_read());
+  }
+  EXPECT_EQ(logits[0], logits[1]);
+  EXPECT_EQ(kv_bytes[0], kv_bytes[1]);
+  EXPECT_LT(kv_bytes[2], kv_bytes[0]) << "selection ran";
+  EXPECT_NE(logits[0], logits[2]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, QuestOnFamily,
+                         ::testing::Values("llama3.1-8b", "mistral-7b", "qwen2.5-7b", "qwen3-8b",
+                                           "phi3-mini"));
+
 TEST(MakeModel, BadOptionsAreNamed) {
   std::ostringstream log;
   MakeModelOptions o;

@@ -1,4 +1,4 @@
-// Tensor lookup and validation for the llama and gemma3 architectures.
+// Tensor lookup and validation for the architectures of config.h.
 #include "src/model/weights.h"
 
 #include <cstring>
@@ -79,6 +79,21 @@ class Loader {
     return Status();
   }
 
+  // A fused matrix of parts.size() row ranges, each a view of its rows.
+  Status GetFused(const std::string& name, const std::vector<int64_t>& rows, int64_t cols,
+                  const std::vector<Matrix*>& parts) {
+    int64_t total = 0;
+    for (int64_t r : rows) total += r;
+    Matrix all;
+    QE_RETURN_IF_ERROR(GetMatrix(name, total, cols, &all));
+    int64_t first = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      *parts[i] = Matrix{all.type, all.Row(first), rows[i], cols};
+      first += rows[i];
+    }
+    return Status();
+  }
+
   Status Missing(const std::string& name) {
     return Status::Error(StrFormat("%s: tensor %s is missing", g_.path().c_str(), name.c_str()));
   }
@@ -109,23 +124,39 @@ Result<ModelWeights> LoadWeights(const GgufFile& g, const ModelConfig& c) {
     }
     const float* p = reinterpret_cast<const float*>(f->data);
     w.rope_freq_factors.assign(p, p + c.rope_dim / 2);
+  } else {
+    w.rope_freq_factors = c.rope_freq_factors;  // YaRN's, or none
   }
   w.layers.resize(c.num_layers);
   for (int l = 0; l < c.num_layers; ++l) {
     LayerWeights& L = w.layers[l];
     const std::string p = "blk." + std::to_string(l) + ".";
     QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_norm.weight", c.d_model, &L.attn_norm));
-    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_q.weight", q_dim, c.d_model, &L.wq));
-    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_k.weight", kv_dim, c.d_model, &L.wk));
-    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_v.weight", kv_dim, c.d_model, &L.wv));
+    if (c.fused_qkv) {
+      QE_RETURN_IF_ERROR(ld.GetFused(p + "attn_qkv.weight", {q_dim, kv_dim, kv_dim}, c.d_model,
+                                     {&L.wq, &L.wk, &L.wv}));
+      QE_RETURN_IF_ERROR(
+          ld.GetFused(p + "ffn_up.weight", {c.d_ff, c.d_ff}, c.d_model, {&L.gate, &L.up}));
+    } else {
+      QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_q.weight", q_dim, c.d_model, &L.wq));
+      QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_k.weight", kv_dim, c.d_model, &L.wk));
+      QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_v.weight", kv_dim, c.d_model, &L.wv));
+      QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_gate.weight", c.d_ff, c.d_model, &L.gate));
+      QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_up.weight", c.d_ff, c.d_model, &L.up));
+    }
     QE_RETURN_IF_ERROR(ld.GetMatrix(p + "attn_output.weight", c.d_model, q_dim, &L.wo));
     QE_RETURN_IF_ERROR(ld.GetVector(p + "ffn_norm.weight", c.d_model, &L.ffn_norm));
-    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_gate.weight", c.d_ff, c.d_model, &L.gate));
-    QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_up.weight", c.d_ff, c.d_model, &L.up));
     QE_RETURN_IF_ERROR(ld.GetMatrix(p + "ffn_down.weight", c.d_model, c.d_ff, &L.down));
-    if (c.arch == Arch::kGemma3) {
+    if (c.qkv_bias) {
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_q.bias", q_dim, &L.bq));
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_k.bias", kv_dim, &L.bk));
+      QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_v.bias", kv_dim, &L.bv));
+    }
+    if (c.qk_norm) {
       QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_q_norm.weight", c.head_dim, &L.q_norm));
       QE_RETURN_IF_ERROR(ld.GetVector(p + "attn_k_norm.weight", c.head_dim, &L.k_norm));
+    }
+    if (c.arch == Arch::kGemma3) {
       QE_RETURN_IF_ERROR(
           ld.GetVector(p + "post_attention_norm.weight", c.d_model, &L.post_attn_norm));
       QE_RETURN_IF_ERROR(ld.GetVector(p + "post_ffw_norm.weight", c.d_model, &L.post_ffn_norm));

@@ -29,12 +29,19 @@ struct Matrix {
 
 struct LayerWeights {
   const float* attn_norm = nullptr;  // [d_model]
-  Matrix wq, wk, wv, wo;             // [heads*head_dim x d_model], ..., [d_model x heads*head_dim]
-  const float* q_norm = nullptr;     // Gemma 3: [head_dim] RMSNorm of each query head
-  const float* k_norm = nullptr;     // Gemma 3: [head_dim]
+  // [heads*head_dim x d_model], ..., [d_model x heads*head_dim]; Phi-3's
+  // fused attn_qkv gives wq, wk, wv as three row ranges of one tensor.
+  Matrix wq, wk, wv, wo;
+  const float* bq = nullptr;         // Qwen 2: [heads*head_dim] bias of q
+  const float* bk = nullptr;         // Qwen 2: [kv_heads*head_dim]
+  const float* bv = nullptr;         // Qwen 2: [kv_heads*head_dim]
+  const float* q_norm = nullptr;     // Gemma 3, Qwen 3: [head_dim] RMSNorm of each query head
+  const float* k_norm = nullptr;     // Gemma 3, Qwen 3: [head_dim]
   const float* post_attn_norm = nullptr;  // Gemma 3
   const float* ffn_norm = nullptr;        // [d_model]
-  Matrix gate, up, down;                  // [d_ff x d_model] x2, [d_model x d_ff]
+  // [d_ff x d_model] x2, [d_model x d_ff]; Phi-3's ffn_up holds gate's rows
+  // then up's.
+  Matrix gate, up, down;
   const float* post_ffn_norm = nullptr;   // Gemma 3
 };
 

@@ -15,6 +15,9 @@ constexpr const char* kGpt2 =
 // runs kept with preceding punctuation.
 constexpr const char* kLlama3 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Qwen 2 (and Qwen 2.5, Qwen 3): Llama 3's split with every digit its own piece.
+constexpr const char* kQwen2 =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Every digit its own piece: HF's Digits(individual_digits=true).
 constexpr const char* kDigit = R"(\p{N})";
 
@@ -33,10 +36,12 @@ Result<PreTokenizer> PreTokenizer::Create(std::string_view pre) {
     result.patterns_ = {kDigit, kGpt2};
   } else if (pre == "llama3" || pre == "llama-bpe" || pre == "dbrx" || pre == "smaug-bpe") {
     result.patterns_ = {kLlama3};
+  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
+    result.patterns_ = {kQwen2};
   } else {
     return Status::Error(StrFormat(
         "tokenizer.ggml.pre: unsupported pre-tokenizer \"%s\" (supported: gpt2, smollm, "
-        "starcoder, refact, llama3, llama-bpe, dbrx, smaug-bpe)",
+        "starcoder, refact, llama3, llama-bpe, dbrx, smaug-bpe, qwen2, deepseek-r1-qwen)",
         std::string(pre).c_str()));
   }
   for (const std::string& pattern : result.patterns_) {

@@ -54,6 +54,20 @@ TEST(PreTokenizer, Llama3) {
   EXPECT_EQ(Split(p, "ümlaut café 你好"), (Pieces{"ümlaut", " café", " 你好"}));
 }
 
+// Expected pieces from Python's `regex` module on Qwen 2's tokenizer.json
+// pattern (whose (?i:...) contractions the PCRE2 pattern spells out).
+TEST(PreTokenizer, Qwen2SplitsEveryDigit) {
+  PreTokenizer p = MustCreate("qwen2");
+  EXPECT_EQ(Split(p, "Hello world, it's 2024!"),
+            (Pieces{"Hello", " world", ",", " it", "'s", " ", "2", "0", "2", "4", "!"}));
+  EXPECT_EQ(Split(p, "12345 apples\n\n  x"),
+            (Pieces{"1", "2", "3", "4", "5", " apples", "\n\n", " ", " x"}));
+  EXPECT_EQ(Split(p, "I'VE done  it...\r\nOK"),
+            (Pieces{"I", "'VE", " done", " ", " it", "...\r\n", "OK"}));
+  EXPECT_EQ(Split(p, "ümlaut café 你好 ３４"),
+            (Pieces{"ümlaut", " café", " 你好", " ", "３", "４"}));
+}
+
 TEST(PreTokenizer, InvalidUtf8IsKeptWhole) {
   PreTokenizer p = MustCreate("smollm");
   for (std::string s : {std::string("ab\xFF" "cd"), std::string("\xC3"), std::string("1\xE2\x96 2"),

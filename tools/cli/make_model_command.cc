@@ -13,6 +13,9 @@ Command AddMakeModelCommand(CLI::App* app) {
       "make-model", "write a random-weight GGUF with a real model's shape and a valid tokenizer");
   auto o = std::make_shared<MakeModelOptions>();
   mm->add_option("--preset", o->preset, std::string("model shape: ") + PresetNames())->required();
+  mm->add_flag("--tiny", o->tiny,
+              "the preset's architecture, tokenizer kind and RoPE scaling at test size (2 layers, "
+              "d_model 128, vocab 1024)");
   mm->add_option("--type", o->type, "weight type: f16 | q8_0 | q4_0")->capture_default_str();
   mm->add_option("-o,--output", o->output, "output GGUF file")->required();
   mm->add_option("--seed", o->seed, "random seed")->capture_default_str();

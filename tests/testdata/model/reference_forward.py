@@ -1,25 +1,55 @@
-"""An independent float64 forward pass of llama and gemma3 GGUF models in numpy,
-written from the architectures' definitions; weights dequantized by the `gguf`
-package (gguf-py), not by quest. It makes the goldens that quest's model tests
-compare against (reference_<model>.json):
+"""An independent float64 forward pass of llama, qwen2, qwen3, phi3 and gemma3
+GGUF models in numpy, written from the architectures' definitions (Hugging
+Face's modeling code: Qwen 2's q/k/v biases, Qwen 3's per-head q/k RMSNorm
+before RoPE, Phi-3's fused qkv and gate_up projections, rotate-half RoPE for
+all but llama, whose GGUF q/k rows are permuted for adjacent pairs; YaRN as
+transformers' _compute_yarn_parameters; llama 3's rope_freqs tensor);
+weights dequantized by the `gguf` package (gguf-py), not by quest. It makes
+the goldens that quest's model tests compare against:
     .venv/bin/python tests/testdata/model/reference_forward.py models/
-Uses the same token ids as the llama.cpp goldens (<model>.json).
+        reference_<model>.json for the real models, with the token ids of the
+        llama.cpp goldens (<model>.json);
+    .venv/bin/python tests/testdata/model/reference_forward.py --tiny build/release/quest
+        reference_tiny_<preset>.json for each family's tiny make-model file
+        (tiny_cases.py: presets, seed, token ids).
 """
 import json
+import math
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import gguf
 import numpy as np
 
 
+def yarn(dim, base, factor, original_context, beta_fast=32.0, beta_slow=1.0):
+    """transformers' _compute_yarn_parameters: (inv_freq, attention_factor)."""
+    def correction_dim(rotations):
+        return dim * math.log(original_context / (rotations * 2 * math.pi)) / (2 * math.log(base))
+    low = max(math.floor(correction_dim(beta_fast)), 0)
+    high = min(math.ceil(correction_dim(beta_slow)), dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = np.clip((np.arange(dim // 2) - low) / (high - low), 0, 1)
+    pos_freqs = base ** (np.arange(0, dim, 2) / dim)
+    extrapolation, interpolation = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+    keep = 1 - ramp
+    inv_freq = interpolation * (1 - keep) + extrapolation * keep
+    attention_factor = 1.0 if factor <= 1 else 0.1 * math.log(factor) + 1.0
+    return inv_freq, attention_factor
+
+
 class Reference:
     def __init__(self, path):
         r = gguf.GGUFReader(path)
         self.t = {t.name: t for t in r.tensors}
+        self.cache = {}
         f = lambda k: r.fields[k].contents()
         self.arch = a = f("general.architecture")
         self.gemma = a == "gemma3"
+        has = lambda k: a + k in r.fields
         self.L = f(a + ".block_count")
         self.d = f(a + ".embedding_length")
         self.H = f(a + ".attention.head_count")
@@ -28,8 +58,31 @@ class Reference:
         self.base = f(a + ".rope.freq_base")
         self.hd = f(a + ".attention.key_length") if a + ".attention.key_length" in r.fields \
             else self.d // self.H
-        self.window = f(a + ".attention.sliding_window") if self.gemma else 0
-        self.cache = {}
+        self.rot = f(a + ".rope.dimension_count") if has(".rope.dimension_count") else self.hd
+        # Gemma 3: 5 of 6 layers local; llama (Mistral 7B v0.1): every layer.
+        self.window = f(a + ".attention.sliding_window") \
+            if has(".attention.sliding_window") and a in ("gemma3", "llama") else 0
+        ctx = f(a + ".context_length")
+        if self.window >= ctx:
+            self.window = 0
+        # Rotate-half ("NeoX") pairs (i, i + d/2): every family but llama.
+        self.neox = a != "llama"
+        # inv_freq[i] for pair i, and the cos/sin magnitude (YaRN).
+        i = np.arange(self.rot // 2)
+        self.inv_freq = self.base ** (-2.0 * i / self.rot)
+        self.rope_mag = 1.0
+        scaling = f(a + ".rope.scaling.type") if has(".rope.scaling.type") else "none"
+        if "rope_freqs.weight" in self.t:  # llama 3: divisors of each frequency
+            self.inv_freq = self.inv_freq / self.w("rope_freqs.weight")
+        if scaling == "linear":
+            self.inv_freq = self.inv_freq / f(a + ".rope.scaling.factor")
+        elif scaling == "yarn":
+            orig = f(a + ".rope.scaling.original_context_length") \
+                if has(".rope.scaling.original_context_length") else ctx
+            self.inv_freq, self.rope_mag = yarn(self.rot, self.base, f(a + ".rope.scaling.factor"),
+                                                orig)
+        elif scaling != "none":
+            raise ValueError("rope scaling " + scaling)
 
     def w(self, name):
         if name not in self.cache:
@@ -43,18 +96,38 @@ class Reference:
         return x / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps) * w
 
     def rope(self, x, pos, base):
-        hd = self.hd
-        i = np.arange(hd // 2)
-        theta = pos[:, None] * base ** (-2.0 * i / hd)
-        c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
-        out = np.empty_like(x)
-        if self.gemma:  # rotate (i, i + hd/2)
-            a, b = x[..., : hd // 2], x[..., hd // 2:]
-            out[..., : hd // 2], out[..., hd // 2:] = a * c - b * s, a * s + b * c
+        rot = self.rot
+        inv = base ** (-2.0 * np.arange(rot // 2) / rot) if base != self.base else self.inv_freq
+        theta = pos[:, None] * inv
+        c = np.cos(theta)[:, None, :] * self.rope_mag
+        s = np.sin(theta)[:, None, :] * self.rope_mag
+        out = x.copy()
+        if self.gemma or self.neox:  # rotate (i, i + rot/2)
+            a, b = x[..., : rot // 2], x[..., rot // 2: rot]
+            out[..., : rot // 2], out[..., rot // 2: rot] = a * c - b * s, a * s + b * c
         else:  # llama GGUFs: adjacent pairs (2i, 2i+1)
-            a, b = x[..., 0::2], x[..., 1::2]
-            out[..., 0::2], out[..., 1::2] = a * c - b * s, a * s + b * c
+            a, b = x[..., 0:rot:2], x[..., 1:rot:2]
+            out[..., 0:rot:2], out[..., 1:rot:2] = a * c - b * s, a * s + b * c
         return out
+
+    def qkv(self, p, h):
+        n, H, KV, hd = len(h), self.H, self.KV, self.hd
+        if self.arch == "phi3":  # one matrix: q rows, then k, then v
+            qkv = h @ self.w(p + "attn_qkv.weight").T
+            q, k, v = np.split(qkv, [H * hd, H * hd + KV * hd], axis=1)
+        else:
+            q = h @ self.w(p + "attn_q.weight").T
+            k = h @ self.w(p + "attn_k.weight").T
+            v = h @ self.w(p + "attn_v.weight").T
+        if self.arch == "qwen2":
+            q, k, v = (q + self.w(p + "attn_q.bias"), k + self.w(p + "attn_k.bias"),
+                       v + self.w(p + "attn_v.bias"))
+        return q.reshape(n, H, hd), k.reshape(n, KV, hd), v.reshape(n, KV, hd)
+
+    def gate_up(self, p, h):
+        if self.arch == "phi3":  # gate_up_proj: gate rows, then up rows
+            return np.split(h @ self.w(p + "ffn_up.weight").T, 2, axis=1)
+        return h @ self.w(p + "ffn_gate.weight").T, h @ self.w(p + "ffn_up.weight").T
 
     def hidden(self, toks):
         """Final-normed hidden states of every position."""
@@ -65,14 +138,12 @@ class Reference:
         for l in range(self.L):
             p = f"blk.{l}."
             h = self.rms(x, self.w(p + "attn_norm.weight"))
-            q = (h @ self.w(p + "attn_q.weight").T).reshape(n, H, hd)
-            k = (h @ self.w(p + "attn_k.weight").T).reshape(n, KV, hd)
-            v = (h @ self.w(p + "attn_v.weight").T).reshape(n, KV, hd)
-            local = self.gemma and (l % 6) < 5
-            if self.gemma:
+            q, k, v = self.qkv(p, h)
+            local = self.window > 0 and (not self.gemma or (l % 6) < 5)
+            if self.gemma or self.arch == "qwen3":
                 q = self.rms(q, self.w(p + "attn_q_norm.weight"))
                 k = self.rms(k, self.w(p + "attn_k_norm.weight"))
-            base = 10000.0 if local else self.base
+            base = 10000.0 if local and self.gemma else self.base
             q, k = self.rope(q, pos, base), self.rope(k, pos, base)
             mask = causal.copy()
             if local:  # key j visible to query i when i - j < window
@@ -88,8 +159,7 @@ class Reference:
                 o = self.rms(o, self.w(p + "post_attention_norm.weight"))
             x = x + o
             h = self.rms(x, self.w(p + "ffn_norm.weight"))
-            g = h @ self.w(p + "ffn_gate.weight").T
-            u = h @ self.w(p + "ffn_up.weight").T
+            g, u = self.gate_up(p, h)
             if self.gemma:  # GELU, tanh approximation
                 a = 0.5 * g * (1 + np.tanh(0.7978845608028654 * (g + 0.044715 * g ** 3))) * u
             else:  # SiLU
@@ -135,5 +205,53 @@ def main(models_dir):
                        "dequantization)", "cases": cases}, indent=1))
 
 
+# The tiny families: make-model preset, and for each a short prompt and one of
+# 300 tokens, which passes the scaled RoPE's original context (256 in tiny
+# files) where the preset has one.
+TINY_PRESETS = ["llama3.1-8b", "mistral-7b", "mistral-7b-v0.1", "qwen2.5-7b", "qwen3-8b",
+                "phi3-mini"]
+TINY_SEED = 7
+
+
+def tiny_tokens(n, salt):
+    return [(i * 7919 + salt * 104729 + (i * i) % 31) % 700 + 3 for i in range(n)]
+
+
+def tiny_case(ref, toks, positions):
+    h = ref.hidden(toks)
+    top = []
+    for p in positions:
+        lg = ref.logits(h[p])
+        ids = np.argsort(-lg)[:5]
+        top.append({"position": p, "top5": [[int(i), float(lg[i])] for i in ids]})
+    seq, greedy = list(toks), []
+    for _ in range(32):
+        nxt = int(np.argmax(ref.logits(ref.hidden(seq)[-1])))
+        greedy.append(nxt)
+        seq.append(nxt)
+    return {"tokens": toks, "logits": top, "greedy": greedy}
+
+
+def main_tiny(quest, only=None):
+    here = Path(__file__).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in only or TINY_PRESETS:
+            path = str(Path(tmp) / (preset + ".gguf"))
+            subprocess.run([quest, "make-model", "--preset", preset, "--tiny", "--seed",
+                            str(TINY_SEED), "-o", path], check=True)
+            ref = Reference(path)
+            cases = [tiny_case(ref, tiny_tokens(8, 1), [0, 4, 7]),
+                     tiny_case(ref, tiny_tokens(300, 2), [0, 150, 255, 256, 299])]
+            (here / f"reference_tiny_{preset}.json").write_text(json.dumps(
+                {"make_model": {"preset": preset, "tiny": True, "seed": TINY_SEED,
+                                "type": "f16"}, "sliding_window": ref.window,
+                 "oracle": "tests/testdata/model/reference_forward.py (numpy float64, gguf-py "
+                           "dequantization)", "cases": cases}, indent=1))
+            print(preset, "done", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--tiny":
+        main_tiny(sys.argv[2], sys.argv[3:])
+    else:
+        main(sys.argv[1])

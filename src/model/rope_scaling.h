@@ -1,0 +1,44 @@
+// RoPE scaling as a GGUF file declares it (`<arch>.rope.scaling.*`): linear
+// position interpolation, YaRN, or none. Llama 3's frequency factors come as a
+// tensor (rope_freqs.weight) instead and are read with the weights.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "src/gguf/gguf.h"
+#include "src/util/check.h"
+
+namespace quest {
+
+enum class RopeScalingType { kNone, kLinear, kYarn };
+
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::kNone;
+  float factor = 1;              // context extension factor (rope.scaling.factor)
+  int original_context = 0;      // rope.scaling.original_context_length
+  float beta_fast = 32;          // YaRN: pairs turning faster than this over the
+  float beta_slow = 1;           //   original context keep their frequency; slower
+                                 //   than beta_slow are interpolated; a ramp between
+  float attn_factor = 1;         // rope.scaling.attn_factor
+};
+
+// Reads the scaling keys of architecture prefix `a` ("qwen2."); an unknown
+// type is an error naming the key and the supported types. original_context
+// defaults to the file's context_length, as in llama.cpp.
+Result<RopeScaling> ReadRopeScaling(const GgufFile& g, const std::string& a,
+                                    int context_length);
+
+// YaRN as per-pair frequency divisors (theta_i /= factors[i], the form of
+// llama 3's rope_freqs): pair i turns at base^(-2i/rope_dim) times
+// (1 - mix_i) / factor + mix_i, where mix_i ramps from 1 (pairs with more than
+// beta_fast turns over the original context: kept) to 0 (fewer than beta_slow:
+// interpolated), with the ramp's ends at the floor/ceil of the pair index
+// where each count is reached, as llama.cpp and Hugging Face compute it.
+std::vector<float> YarnFrequencyFactors(const RopeScaling& s, int rope_dim, float base);
+
+// YaRN's magnitude scale of cos/sin (so of q and k each): attn_factor *
+// (1 + 0.1 ln factor), llama.cpp's product for a GGUF file.
+float YarnMagnitudeScale(const RopeScaling& s);
+
+}  // namespace quest
