@@ -12,6 +12,7 @@ namespace quest {
 class Hash64 {
  public:
   void Update(const void* data, size_t n) {
+    if (n == 0) return;  // data may be null then (an empty vector's)
     const auto* p = static_cast<const uint8_t*>(data);
     length_ += n;
     if (pending_ > 0) {  // finish the word the last call split
