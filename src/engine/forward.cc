@@ -273,6 +273,7 @@ void Forward::AttendDecode(int i, int layer, int pos, const float* q, float* out
   } else {
     pages_ = DensePageList(view, S, c.num_kv_heads);
   }
+  store_->Prefetch(layer, pages_);
   AttendPages(q, c.num_heads, kv, pages_, c.attn_scale, threads_, out);
   if (diag_.check_attention) {
     std::vector<float> want(static_cast<size_t>(c.num_heads) * c.head_dim);

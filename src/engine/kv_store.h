@@ -37,6 +37,9 @@ class KvStore {
     return IsRing(layer) ? s.ring_seq : s.seq;
   }
   PagedKv View(int layer) const { return CacheOf(layer).View(slot_[layer]); }
+  void Prefetch(int layer, const PageList& pages) const {
+    CacheOf(layer).Prefetch(slot_[layer], pages);
+  }
 
   // Whether the layer lives in the sliding-window rings, and their size.
   bool InRing(int layer) const { return IsRing(layer); }

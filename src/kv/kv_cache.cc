@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "src/kernels/kernels.h"
+#include "src/kv/page_ranges.h"
 
 namespace quest {
 
@@ -214,6 +215,14 @@ void KvCache::ImportPage(int layer, int32_t page, const uint8_t* in) {
   QE_CHECK(page >= 0 && page < config_.num_pages, "page %d outside the pool", page);
   CopyPageRecord(View(layer), kv_[layer], kmax_[layer].data(), kmin_[layer].data(), page,
                  const_cast<uint8_t*>(in), /*to_record=*/false);
+}
+
+void KvCache::Prefetch(int layer, const PageList& pages) const {
+  if (file_.data() == nullptr) return;
+  const size_t base = static_cast<size_t>(kv_[layer] - file_.data());
+  for (const ByteRange& r : PageListByteRanges(View(layer), pages)) {
+    file_.WillNeed(base + r.offset, r.size);
+  }
 }
 
 PagedKv KvCache::View(int layer) const {

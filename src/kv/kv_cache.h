@@ -75,6 +75,9 @@ class KvCache {
   Status CopyFrom(const KvCache& src);
 
   PagedKv View(int layer) const;
+  // With the pool in a file: starts reading the pages a list will attend
+  // (PageListByteRanges), so their faults overlap. Nothing for a RAM pool.
+  void Prefetch(int layer, const PageList& pages) const;
 
   // One page of one layer as a flat record (what K/V files hold): for every
   // KV head its K and V blocks, then every head's kmax and kmin rows, in the

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -40,6 +41,20 @@ Result<PoolFile> PoolFile::Create(const std::string& path, size_t size) {
   // Decode reads the few pages Quest selects, scattered: no read-ahead.
   ::madvise(addr, size, MADV_RANDOM);
   return PoolFile(static_cast<uint8_t*>(addr), size);
+}
+
+void PoolFile::WillNeed(size_t offset, size_t size) const {
+  if (data_ == nullptr || size == 0 || offset >= size_) return;
+  static const size_t os_page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t begin = offset / os_page * os_page;
+  const size_t end = std::min(size_, offset + size);
+  // The kernel reads at most its read-ahead window (128 KB by default) per
+  // call, so a long range goes in chunks of that size. Advice only: a failure
+  // leaves the reads to page faults, as without it.
+  constexpr size_t kChunk = size_t{128} << 10;
+  for (size_t at = begin; at < end; at += kChunk) {
+    ::madvise(data_ + at, std::min(kChunk, end - at), MADV_WILLNEED);
+  }
 }
 
 PoolFile::~PoolFile() {

@@ -26,6 +26,9 @@ class PoolFile {
 
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  // Asks the kernel to start reading [offset, offset + size) from disk now
+  // (madvise WILLNEED, widened to whole OS pages); does not wait for it.
+  void WillNeed(size_t offset, size_t size) const;
 
  private:
   PoolFile(uint8_t* data, size_t size) : data_(data), size_(size) {}
