@@ -22,17 +22,6 @@ Result<int> RequiredInt(const GgufFile& g, const std::string& key, int64_t max) 
   return static_cast<int>(*v);
 }
 
-Result<float> OptionalFloat(const GgufFile& g, const std::string& key, float fallback) {
-  if (!g.Has(key)) return fallback;
-  Result<float> v = g.GetF32(key);
-  if (!v.ok()) return v.status();
-  if (!std::isfinite(*v) || *v <= 0) {
-    return Status::Error(StrFormat("%s: metadata %s = %g must be a positive number",
-                                   g.path().c_str(), key.c_str(), *v));
-  }
-  return *v;
-}
-
 // Linear scaling divides positions; YaRN becomes frequency divisors and a
 // magnitude scale of q and k, which only multiplies q.k (rope_dim == head_dim).
 Status ApplyRopeScaling(const GgufFile& g, ModelConfig* c) {
@@ -113,8 +102,8 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
     }
   }
   QE_ASSIGN_OR_RETURN(c.rms_eps,
-                          OptionalFloat(g, a + "attention.layer_norm_rms_epsilon", 1e-5f));
-  QE_ASSIGN_OR_RETURN(c.rope_base, OptionalFloat(g, a + "rope.freq_base", 10000.0f));
+                          OptionalPositiveFloat(g, a + "attention.layer_norm_rms_epsilon", 1e-5f));
+  QE_ASSIGN_OR_RETURN(c.rope_base, OptionalPositiveFloat(g, a + "rope.freq_base", 10000.0f));
   QE_ASSIGN_OR_RETURN(c.rope_scaling, ReadRopeScaling(g, a, c.context_length));
   // The vocabulary size: the metadata key if present, else the token list.
   if (g.Has(a + "vocab_size")) {
@@ -145,7 +134,7 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
     // The query scale is 1 / sqrt(query_pre_attn_scalar), which is head_dim
     // for every Gemma 3 size but the 27B (d_model / num_heads).
     float qpas = static_cast<float>(c.head_dim);
-    QE_ASSIGN_OR_RETURN(qpas, OptionalFloat(g, a + "attention.query_pre_attn_scalar", qpas));
+    QE_ASSIGN_OR_RETURN(qpas, OptionalPositiveFloat(g, a + "attention.query_pre_attn_scalar", qpas));
     c.attn_scale = 1.0f / std::sqrt(qpas);
   } else {
     c.tied_output = g.FindTensor("output.weight") == nullptr;

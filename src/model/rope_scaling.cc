@@ -5,9 +5,8 @@
 #include <cmath>
 
 namespace quest {
-namespace {
 
-Result<float> PositiveFloat(const GgufFile& g, const std::string& key, float fallback) {
+Result<float> OptionalPositiveFloat(const GgufFile& g, const std::string& key, float fallback) {
   if (!g.Has(key)) return fallback;
   Result<float> v = g.GetF32(key);
   if (!v.ok()) return v.status();
@@ -17,6 +16,8 @@ Result<float> PositiveFloat(const GgufFile& g, const std::string& key, float fal
   }
   return *v;
 }
+
+namespace {
 
 // The (fractional) pair index whose wavelength fits `turns` times into the
 // original context: rope_dim * ln(ctx / (turns * 2 pi)) / (2 ln base).
@@ -48,10 +49,10 @@ Result<RopeScaling> ReadRopeScaling(const GgufFile& g, const std::string& a,
                                      g.path().c_str(), type_key.c_str(), type->c_str()));
     }
   }
-  QE_ASSIGN_OR_RETURN(s.factor, PositiveFloat(g, a + "rope.scaling.factor", 1.0f));
-  QE_ASSIGN_OR_RETURN(s.attn_factor, PositiveFloat(g, a + "rope.scaling.attn_factor", 1.0f));
-  QE_ASSIGN_OR_RETURN(s.beta_fast, PositiveFloat(g, a + "rope.scaling.yarn_beta_fast", 32.0f));
-  QE_ASSIGN_OR_RETURN(s.beta_slow, PositiveFloat(g, a + "rope.scaling.yarn_beta_slow", 1.0f));
+  QE_ASSIGN_OR_RETURN(s.factor, OptionalPositiveFloat(g, a + "rope.scaling.factor", 1.0f));
+  QE_ASSIGN_OR_RETURN(s.attn_factor, OptionalPositiveFloat(g, a + "rope.scaling.attn_factor", 1.0f));
+  QE_ASSIGN_OR_RETURN(s.beta_fast, OptionalPositiveFloat(g, a + "rope.scaling.yarn_beta_fast", 32.0f));
+  QE_ASSIGN_OR_RETURN(s.beta_slow, OptionalPositiveFloat(g, a + "rope.scaling.yarn_beta_slow", 1.0f));
   const std::string orig_key = a + "rope.scaling.original_context_length";
   if (g.Has(orig_key)) {
     Result<int64_t> v = g.GetInt(orig_key);

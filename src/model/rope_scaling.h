@@ -23,6 +23,10 @@ struct RopeScaling {
   float attn_factor = 1;         // rope.scaling.attn_factor
 };
 
+// A float metadata key that may be absent (then `fallback`) but, if present,
+// must be a finite positive number; the error names the file and key.
+Result<float> OptionalPositiveFloat(const GgufFile& g, const std::string& key, float fallback);
+
 // Reads the scaling keys of architecture prefix `a` ("qwen2."); an unknown
 // type is an error naming the key and the supported types. original_context
 // defaults to the file's context_length, as in llama.cpp.
