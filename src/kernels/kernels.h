@@ -13,12 +13,23 @@ namespace quest {
 
 // ---- KV append --------------------------------------------------------------
 
-// dst[i] = src[i] in the storage type (f16: round to nearest even).
+// dst[i] = src[i] in the storage type (f16: round to nearest even; not q8).
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
+
+// q8: one row of n floats (n % 16 == 0) as int8 with a symmetric absmax
+// scale; returns the scale (max |src| / 127). The row stands for dst[i] *
+// scale, dst[i] = round_even(src[i] * 127 / max |src|), so each value is off
+// by at most scale / 2. Rows of zeros, or of magnitudes below ~4e-37, store
+// zeros with scale 0. src must be finite.
+float QuantizeQ8(const float* src, int n, int8_t* dst);
+
+// dst[i] = src[i] * scale in f32: the values a q8 row stands for.
+void DequantizeQ8(const int8_t* src, int n, float scale, float* dst);
 
 // Folds one stored key row (head_dim elements of `type`) into a page's
 // channel-wise max / min. first == true starts a new page (the row itself).
-// Values are exact: a max/min of stored values is itself representable.
+// Values are exact: a max/min of stored values is itself representable. Not
+// q8: its keys fold into f32 metadata as DequantizeQ8 rows (type kF32).
 void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, void* kmax,
                       void* kmin);
 

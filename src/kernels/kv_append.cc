@@ -1,5 +1,7 @@
-// KV append kernels: convert new K/V rows to the storage type, and fold a stored
-// key row into its page's channel-wise max/min (the Quest metadata).
+// KV append kernels: convert new K/V rows to the storage type (f16, f32, or
+// q8: int8 with a per-row scale), and fold a stored key row into its page's
+// channel-wise max/min (the Quest metadata).
+#include <cmath>
 #include <cstring>
 
 #include "src/kernels/kernels.h"
@@ -51,6 +53,37 @@ void MinMax(const T* HWY_RESTRICT key, int head_dim, bool first, T* HWY_RESTRICT
   }
 }
 
+// One row of n floats (n % 16 == 0) -> int8, symmetric absmax: returns
+// scale = max|x| / 127, dst[i] = round_even(x[i] * (127 / max|x|)). The
+// scalar divisions and the f32 product match ref::QuantizeQ8 bit for bit.
+float QuantizeQ8Impl(const float* HWY_RESTRICT src, int n, int8_t* HWY_RESTRICT dst) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int8_t, decltype(df)> d8;
+  const int N = static_cast<int>(hn::Lanes(df));
+  auto amax = hn::Zero(df);
+  for (int i = 0; i < n; i += N) amax = hn::Max(amax, hn::Abs(hn::LoadU(df, src + i)));
+  const float absmax = hn::GetLane(hn::MaxOfLanes(df, amax));
+  // A row of zeros, or so small (below 127 / FLT_MAX ~ 4e-37) that 127 / max
+  // overflows, stores zeros with scale 0 (no 0 * inf).
+  const float inv_s = 127.0f / absmax;
+  const bool zero = !(absmax > 0.0f) || !std::isfinite(inv_s);
+  const auto inv = hn::Set(df, zero ? 0.0f : inv_s);
+  for (int i = 0; i < n; i += N) {
+    const auto q = hn::NearestInt(hn::Mul(hn::LoadU(df, src + i), inv));
+    hn::StoreU(hn::DemoteTo(d8, q), d8, dst + i);
+  }
+  return zero ? 0.0f : absmax / 127.0f;
+}
+
+// dst[i] = src[i] * scale (f32), the value q8 storage stands for.
+void DequantizeQ8Impl(const int8_t* HWY_RESTRICT src, int n, float scale,
+                      float* HWY_RESTRICT dst) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto vs = hn::Set(df, scale);
+  for (int i = 0; i < n; i += N) hn::StoreU(hn::Mul(LoadF32(df, src + i), vs), df, dst + i);
+}
+
 void UpdatePageMinMaxImpl(const void* key, KvType type, int head_dim, bool first, void* kmax,
                           void* kmin) {
   if (type == KvType::kF16) {
@@ -71,8 +104,11 @@ namespace quest {
 
 HWY_EXPORT(ConvertToF16Impl);
 HWY_EXPORT(UpdatePageMinMaxImpl);
+HWY_EXPORT(QuantizeQ8Impl);
+HWY_EXPORT(DequantizeQ8Impl);
 
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst) {
+  QE_CHECK(type != KvType::kQ8, "q8 rows are stored with QuantizeQ8");
   if (type == KvType::kF32) {
     std::memcpy(dst, src, n * sizeof(float));
   } else {
@@ -80,9 +116,20 @@ void ConvertToKv(const float* src, size_t n, KvType type, void* dst) {
   }
 }
 
+float QuantizeQ8(const float* src, int n, int8_t* dst) {
+  QE_DCHECK(n % kHeadDimMultiple == 0, "n %d", n);
+  return HWY_DYNAMIC_DISPATCH(QuantizeQ8Impl)(src, n, dst);
+}
+
+void DequantizeQ8(const int8_t* src, int n, float scale, float* dst) {
+  QE_DCHECK(n % kHeadDimMultiple == 0, "n %d", n);
+  HWY_DYNAMIC_DISPATCH(DequantizeQ8Impl)(src, n, scale, dst);
+}
+
 void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, void* kmax,
                       void* kmin) {
   QE_DCHECK(head_dim % kHeadDimMultiple == 0, "head_dim %d", head_dim);
+  QE_CHECK(type != KvType::kQ8, "q8 keys fold into f32 metadata dequantized");
   HWY_DYNAMIC_DISPATCH(UpdatePageMinMaxImpl)(key, type, head_dim, first, kmax, kmin);
 }
 
