@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -71,17 +73,21 @@ TEST(KvAppend, QuantizeQ8MatchesReference) {
       rows.push_back(rows[0]);
       for (float& x : rows.back()) x *= mag;
     }
+    // The last row again, clipped: kQ8KeyLimit below its 500 outlier.
+    rows.push_back(rows[3]);
+    const size_t clipped = rows.size() - 1;
     for (size_t r = 0; r < rows.size(); ++r) {
       const std::vector<float>& x = rows[r];
+      const float limit = r == clipped ? 300.0f : std::numeric_limits<float>::infinity();
       std::vector<int8_t> want(n);
-      const float want_scale = ref::QuantizeQ8(x.data(), n, want.data());
+      const float want_scale = ref::QuantizeQ8(x.data(), n, want.data(), limit);
       float amax = 0;
-      for (float v : x) amax = std::max(amax, std::fabs(v));
+      for (float v : x) amax = std::max(amax, std::min(limit, std::fabs(v)));
       ForEachTarget([&](const char* target) {
         const std::string what = std::string(target) + " n=" + std::to_string(n) +
                                  " row=" + std::to_string(r);
         std::vector<int8_t> got(n);
-        const float scale = QuantizeQ8(x.data(), n, got.data());
+        const float scale = QuantizeQ8(x.data(), n, got.data(), limit);
         ASSERT_EQ(scale, want_scale) << what;
         std::vector<float> deq(n);
         DequantizeQ8(got.data(), n, scale, deq.data());
@@ -96,7 +102,8 @@ TEST(KvAppend, QuantizeQ8MatchesReference) {
           // Each value within half a step of what it stands for (rows too
           // small to scale store zeros).
           if (scale > 0) {
-            ASSERT_LE(std::fabs(deq[i] - x[i]), 0.5001f * scale) << what << " i=" << i;
+            const float xc = std::min(limit, std::max(-limit, x[i]));  // clipped
+            ASSERT_LE(std::fabs(deq[i] - xc), 0.5001f * scale) << what << " i=" << i;
           } else {
             ASSERT_LT(std::fabs(x[i]), 1e-36f) << what;
             ASSERT_EQ(got[i], 0) << what;
@@ -104,6 +111,43 @@ TEST(KvAppend, QuantizeQ8MatchesReference) {
         }
       });
     }
+  }
+}
+
+// q8 metadata: each channel rounded outward to f16, against the nearest f16
+// values found by search, on random rows of every scale and edge values
+// (exact f16 values, signed zeros, subnormals, the clipping limit).
+TEST(KvAppend, OutwardMinMaxMatchesReference) {
+  std::mt19937 rng(6);
+  const int D = 64;
+  for (int trial = 0; trial < 20; ++trial) {
+    const int rows = 1 + trial % 5;
+    std::vector<float> x = RandomFloats(rng, rows * D, -1, 1);
+    const float mag = std::pow(10.0f, static_cast<float>(trial % 10) - 6);  // 1e-6 .. 1e3
+    for (float& v : x) v *= mag;
+    const float edges[] = {0.0f,   -0.0f,  1.0f,     -1.0f,   0.1f,         -0.1f,       1e-7f,
+                           -1e-7f, 3e-5f,  -3e-5f,   65000.0f, -kQ8KeyLimit, 65504.0f,   1e-30f,
+                           2049.0f, -2049.0f, 0.33333334f};
+    for (size_t e = 0; e < std::size(edges); ++e) x[(e * 5 + trial) % x.size()] = edges[e];
+    std::vector<float> want_max(D, -INFINITY), want_min(D, INFINITY);
+    for (int t = 0; t < rows; ++t) {
+      for (int i = 0; i < D; ++i) {
+        want_max[i] = std::max(want_max[i], ref::F16AtLeast(x[t * D + i]));
+        want_min[i] = std::min(want_min[i], ref::F16AtMost(x[t * D + i]));
+      }
+    }
+    ForEachTarget([&](const char* target) {
+      std::vector<uint16_t> kmax(D), kmin(D);
+      for (int t = 0; t < rows; ++t) {
+        UpdatePageMinMaxOutward(x.data() + t * D, D, t == 0, kmax.data(), kmin.data());
+      }
+      for (int i = 0; i < D; ++i) {
+        ASSERT_EQ(ref::LoadElement(kmax.data(), KvType::kF16, i), want_max[i])
+            << target << " trial " << trial << " i=" << i;
+        ASSERT_EQ(ref::LoadElement(kmin.data(), KvType::kF16, i), want_min[i])
+            << target << " trial " << trial << " i=" << i;
+      }
+    });
   }
 }
 

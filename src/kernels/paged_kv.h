@@ -22,9 +22,15 @@ inline size_t KvElementBytes(KvType t) {
 }
 
 // The type of the page metadata (kmax, kmin): the storage type for f16 and
-// f32, f32 for q8 (a dequantized key q * scale is an f32 product, so the
-// metadata holds the stored keys' extremes exactly, at any key magnitude).
-inline KvType KvMetaType(KvType t) { return t == KvType::kF16 ? KvType::kF16 : KvType::kF32; }
+// f32; f16 for q8, its extremes rounded outward (kmax up, kmin down) from the
+// dequantized keys, so U(p) still bounds every stored key. f32 metadata would
+// double the metadata that Quest reads each step (docs/DESIGN.md).
+inline KvType KvMetaType(KvType t) { return t == KvType::kF32 ? KvType::kF32 : KvType::kF16; }
+
+// q8 keys are clipped to this magnitude (values beyond store as +-127 codes
+// of a row scaled to it), so that their f16 metadata, rounded outward, stays
+// finite; f16 storage itself overflows to inf beyond 65504.
+inline constexpr float kQ8KeyLimit = 65000.0f;
 
 // q8: a page's K scales and its V scales each fill a multiple of this many
 // floats, so that a vector of scales loaded at any token of the page (16 lanes

@@ -29,16 +29,43 @@ float LoadValue(const PagedKv& kv, int32_t page, int kv_head, int t, int i) {
   return static_cast<float>(static_cast<const int8_t*>(kv.v)[at]) * kv.VScales(page, kv_head)[t];
 }
 
-float QuantizeQ8(const float* src, int n, int8_t* dst) {
+float QuantizeQ8(const float* src, int n, int8_t* dst, float limit) {
   float absmax = 0.0f;
   for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(src[i]));
+  absmax = std::min(absmax, limit);
   const float inv = 127.0f / absmax;
   if (!(absmax > 0.0f) || !std::isfinite(inv)) {
     std::fill(dst, dst + n, int8_t{0});
     return 0.0f;
   }
-  for (int i = 0; i < n; ++i) dst[i] = static_cast<int8_t>(std::nearbyint(src[i] * inv));
+  for (int i = 0; i < n; ++i) {
+    const float y = std::min(127.0f, std::max(-127.0f, src[i] * inv));
+    dst[i] = static_cast<int8_t>(std::nearbyint(y));
+  }
   return absmax / 127.0f;
+}
+
+// Every finite f16 value as a float, ascending (-65504 .. 65504, one zero).
+static const std::vector<float>& FiniteF16s() {
+  static const std::vector<float> all = [] {
+    std::vector<float> v;
+    for (uint32_t h = 0; h < 0x10000u; ++h) {
+      if ((h & 0x7C00u) != 0x7C00u && h != 0x8000u) v.push_back(F16ToF32(static_cast<uint16_t>(h)));
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return all;
+}
+
+float F16AtLeast(float x) {
+  const std::vector<float>& v = FiniteF16s();
+  return *std::lower_bound(v.begin(), v.end(), x);
+}
+
+float F16AtMost(float x) {
+  const std::vector<float>& v = FiniteF16s();
+  return *(std::upper_bound(v.begin(), v.end(), x) - 1);
 }
 
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst) {

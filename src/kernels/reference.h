@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "src/kernels/paged_kv.h"
@@ -20,7 +21,12 @@ float LoadValue(const PagedKv& kv, int32_t page, int kv_head, int t, int i);
 
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
 // As quest::QuantizeQ8 (nearbyint: round half to even).
-float QuantizeQ8(const float* src, int n, int8_t* dst);
+float QuantizeQ8(const float* src, int n, int8_t* dst,
+                 float limit = std::numeric_limits<float>::infinity());
+// The smallest f16 value >= x and the largest <= x, searched in the sorted
+// list of all finite f16 values (|x| <= 65504): what q8 metadata holds.
+float F16AtLeast(float x);
+float F16AtMost(float x);
 
 // Channel-wise max / min over `rows` stored key rows (a page, from scratch).
 void PageMinMax(const void* keys, KvType type, int rows, int head_dim, std::vector<float>* kmax,

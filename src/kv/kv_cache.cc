@@ -128,7 +128,7 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
   for (int h = 0; h < H; ++h) {
     // The key row in the storage type, then scattered into the page's
     // channel-major K block (see PagedKv); for q8 also dequantized (deq), so
-    // that the metadata bounds the keys as stored.
+    // that the metadata bounds the keys as stored (rounded outward to f16).
     alignas(64) uint8_t key[KvCacheConfig::kMaxHeadDim * sizeof(float)];
     alignas(64) float deq[KvCacheConfig::kMaxHeadDim];
     for (int t = 0; t < n; ++t) {
@@ -136,13 +136,11 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
       const int32_t page = seq.pages[pos / S];
       const int off = pos % S;
       const size_t src = (static_cast<size_t>(t) * H + h) * D;
-      const void* meta_row = key;
       if (type == KvType::kQ8) {
         int8_t* qk = reinterpret_cast<int8_t*>(key);
         float* scales = reinterpret_cast<float*>(kd + view.KScaleOffset(page, h));
-        scales[off] = QuantizeQ8(k + src, D, qk);
+        scales[off] = QuantizeQ8(k + src, D, qk, kQ8KeyLimit);
         DequantizeQ8(qk, D, scales[off], deq);
-        meta_row = deq;
         scales[KvScaleStride(S) + off] =
             QuantizeQ8(v + src, D, reinterpret_cast<int8_t*>(vd) + view.VOffset(page, h, off, 0));
       } else {
@@ -164,7 +162,12 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
         scatter(float{});
       }
       const size_t meta = view.MetaOffset(page, h) * ms;
-      UpdatePageMinMax(meta_row, KvMetaType(type), D, off == 0, kmax + meta, kmin + meta);
+      if (type == KvType::kQ8) {
+        UpdatePageMinMaxOutward(deq, D, off == 0, reinterpret_cast<uint16_t*>(kmax + meta),
+                                reinterpret_cast<uint16_t*>(kmin + meta));
+      } else {
+        UpdatePageMinMax(key, type, D, off == 0, kmax + meta, kmin + meta);
+      }
     }
   }
 }

@@ -40,6 +40,10 @@ void ExpectMetadataFromScratch(const RandomCache& r) {
         }
         std::vector<float> want_max, want_min;
         ref::PageMinMax(keys.data(), KvType::kF32, rows, c.head_dim, &want_max, &want_min);
+        if (c.type == KvType::kQ8) {  // f16 metadata, rounded outward
+          for (float& x : want_max) x = ref::F16AtLeast(x);
+          for (float& x : want_min) x = ref::F16AtMost(x);
+        }
         const size_t meta = kv.MetaOffset(r.seq.pages[p], h);
         for (int i = 0; i < c.head_dim; ++i) {
           ASSERT_EQ(ref::LoadElement(kv.kmax, KvMetaType(c.type), meta + i), want_max[i])
@@ -138,8 +142,8 @@ TEST(KvCache, QuestBoundHoldsForEveryKey) {
 // step away from the keys given: the metadata must bound the stored keys
 // (computed from them), else q . k_stored can exceed U(p). Adversarial keys:
 // one outlier channel per row (the others round to few codes), rows of one
-// repeated value, magnitudes from 1e-30 to 1e30 within a page, and random
-// rows. U(p) is summed in double here in the same channel order as q . k,
+// repeated value, magnitudes from 1e-30 to 1e30 within a page (clipped to
+// kQ8KeyLimit), and random rows. U(p) is summed in double here in the same channel order as q . k,
 // which makes the check exact (every product of two floats is exact in
 // double, and rounded sums are monotone); the SIMD ScorePages gets fp32
 // rounding room.
@@ -197,8 +201,8 @@ TEST(KvCache, Q8BoundHoldsForStoredKeysOnAdversarialKeys) {
           for (int i = 0; i < D; ++i) {
             const double qi = q[i];
             dot += qi * ref::LoadKey(kv, seq.pages[p], h, pos % c.page_size, i);
-            const double hi = static_cast<const float*>(kv.kmax)[meta + i];
-            const double lo = static_cast<const float*>(kv.kmin)[meta + i];
+            const double hi = ref::LoadElement(kv.kmax, KvType::kF16, meta + i);
+            const double lo = ref::LoadElement(kv.kmin, KvType::kF16, meta + i);
             bound += std::max(qi * hi, qi * lo);
             mag += std::max(std::fabs(qi * hi), std::fabs(qi * lo));
           }
