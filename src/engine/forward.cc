@@ -39,7 +39,7 @@ void AddBias(const float* bias, int n, float* y) {
 }
 
 size_t KvRowBytes(const ModelConfig& c, KvType type) {
-  return static_cast<size_t>(c.head_dim) * KvTypeSize(type) * 2;  // K + V
+  return KvTokenBytes(type, c.head_dim);  // K + V (+ q8 scales)
 }
 
 }  // namespace

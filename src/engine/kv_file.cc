@@ -56,10 +56,11 @@ uint64_t HeaderChecksum(const KvFileHeader& h) {
   return hash.Digest();
 }
 
-const char* KvTypeName(int32_t t) {
-  return t == static_cast<int32_t>(KvType::kF16) ? "f16"
-         : t == static_cast<int32_t>(KvType::kF32) ? "f32"
-                                                   : "unknown";
+const char* KvTypeNameOf(int32_t t) {
+  for (KvType x : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
+    if (t == static_cast<int32_t>(x)) return KvTypeName(x);
+  }
+  return "unknown";
 }
 
 // Names the first field in which the file's header differs from what this
@@ -87,8 +88,8 @@ Status CompareHeader(const std::string& path, const KvFileHeader& got, const KvF
   }
   if (got.kv_type != want.kv_type) {
     return Status::Error(StrFormat("K/V file %s holds %s K/V; this run uses %s (pass --kv-type %s)",
-                                   path.c_str(), KvTypeName(got.kv_type),
-                                   KvTypeName(want.kv_type), KvTypeName(got.kv_type)));
+                                   path.c_str(), KvTypeNameOf(got.kv_type),
+                                   KvTypeNameOf(want.kv_type), KvTypeNameOf(got.kv_type)));
   }
   if (got.vocab_size != want.vocab_size || got.num_logits != want.num_logits) {
     return differs("vocabulary size", got.vocab_size, want.vocab_size);

@@ -122,6 +122,41 @@ INSTANTIATE_TEST_SUITE_P(RealModels, KvFileModelTest,
                          ::testing::Values("gemma-3-270m-q4_k_m.gguf",
                                            "smollm2-135m-instruct-q4_1.gguf"));
 
+// A q8 cache saves and loads as f16 does (each page record carries its
+// scales): the loaded context continues bit for bit; an f16 session refuses
+// the file, naming both types and the flag.
+TEST(KvFileQ8Test, LoadedContextContinuesBitForBitAndTypeIsNamed) {
+  std::unique_ptr<Model> m = LoadModel("smollm2-135m-instruct-q4_1.gguf");
+  ASSERT_NE(m, nullptr);
+  const int vocab = m->config().vocab_size;
+  const std::vector<int32_t> prompt = Prompt(100, vocab);  // past the budget: Quest selects
+  SessionOptions o = Options();
+  o.attention.kv_type = KvType::kQ8;
+  auto a = Session::Create(*m, o);
+  ASSERT_TRUE(a.ok());
+  std::vector<float> logits(vocab);
+  ASSERT_TRUE((*a)->Prefill(prompt.data(), static_cast<int>(prompt.size()), logits.data()).ok());
+  const std::string path = TempPath("smol_q8.kv");
+  ASSERT_TRUE((*a)->SaveKv(path, prompt, logits).ok());
+  const auto want = Greedy(**a, logits, 4);
+
+  auto b = Session::Create(*m, o);
+  ASSERT_TRUE(b.ok());
+  Result<KvSnapshot> snap = (*b)->LoadKv(path);
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  const auto got = Greedy(**b, snap->logits, 4);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "step " << i;
+
+  auto f16 = Session::Create(*m, Options());
+  ASSERT_TRUE(f16.ok());
+  const Result<KvSnapshot> refused = (*f16)->LoadKv(path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("holds q8 K/V; this run uses f16 (pass --kv-type q8)"),
+            std::string::npos)
+      << refused.status().message();
+  std::remove(path.c_str());
+}
+
 // A saved SmolLM2 context, damaged in each way a file can be, and loaded by
 // Gemma 3 or with another page size: each load fails with its own message.
 class KvFileBadInputTest : public ::testing::Test {

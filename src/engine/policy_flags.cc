@@ -79,10 +79,9 @@ Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& pref
                          MaxSinkPages(f.budget, f.page_size)));
   }
   p.quest.sink_pages = f.sink_pages;
-  if (f.kv_type != "f16" && f.kv_type != "f32") {
-    return bad("kv-type", f.kv_type + " (expected f16 or f32)");
+  if (!ParseKvType(f.kv_type, &p.kv_type)) {
+    return bad("kv-type", f.kv_type + " (expected f16, f32 or q8)");
   }
-  p.kv_type = f.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
   QE_RETURN_IF_ERROR(CheckCertify(f, prefix, bad));
   p.certify.eps = f.eps;
   p.certify.budget_min = f.budget_min;

@@ -56,6 +56,22 @@ TEST(PolicyFlagsTest, OtherFieldsNameTheirFlag) {
   f = PolicyFlags{};
   f.kv_type = "bf16";
   EXPECT_NE(Error(f).find("invalid --kv-type bf16"), std::string::npos);
+  EXPECT_NE(Error(f).find("expected f16, f32 or q8"), std::string::npos) << Error(f);
+}
+
+TEST(PolicyFlagsTest, EveryKvTypeParses) {
+  for (KvType t : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
+    PolicyFlags f;
+    f.kv_type = KvTypeName(t);
+    Result<AttentionPolicy> p = MakePolicy(f);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    EXPECT_EQ(p->kv_type, t) << f.kv_type;
+  }
+  for (const char* bad : {"", "Q8", "q8_0", "int8", "q4"}) {
+    PolicyFlags f;
+    f.kv_type = bad;
+    EXPECT_NE(Error(f).find("invalid --kv-type"), std::string::npos) << bad;
+  }
 }
 
 TEST(PolicyFlagsTest, CertifiedModeFlags) {

@@ -129,11 +129,13 @@ class Prefetcher {
 // shuffles and adds as FMAs for GQA at head_dim 64). kU chains per head hide
 // the FMA latency. A vector may read past the page's tokens (a partial page,
 // or S < N: into the next channel, at most into the page's V block, which
-// follows the K block); those lanes are never stored.
+// follows the K block); those lanes are never stored. q8 (TK = int8_t):
+// kscale[t] is token t's K scale, applied to its logit (a lane of the sum;
+// the scales are padded so that the vector stays within the page).
 template <int kG, typename TK>
-HWY_INLINE void LogitsPage(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT kt, int S, int len,
-                           int D, float scale, float* HWY_RESTRICT s, int s_stride,
-                           Prefetcher& pf) {
+HWY_INLINE void LogitsPage(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT kt,
+                           const float* HWY_RESTRICT kscale, int S, int len, int D, float scale,
+                           float* HWY_RESTRICT s, int s_stride, Prefetcher& pf) {
   using DF = hn::ScalableTag<float>;
   const DF df;
   const int N = static_cast<int>(hn::Lanes(df));
@@ -155,10 +157,12 @@ HWY_INLINE void LogitsPage(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k
         }
       }
     }
+    auto vs = vscale;
+    if constexpr (std::is_same_v<TK, int8_t>) vs = hn::Mul(vs, hn::LoadU(df, kscale + t0));
     for (int g = 0; g < kG; ++g) {
       auto sum = a[g][0];
       for (int u = 1; u < kU; ++u) sum = hn::Add(sum, a[g][u]);
-      sum = hn::Mul(sum, vscale);
+      sum = hn::Mul(sum, vs);
       float* HWY_RESTRICT sg = s + g * s_stride + t0;
       if (t0 + N <= len) {
         hn::StoreU(sum, df, sg);
@@ -174,9 +178,9 @@ HWY_INLINE void LogitsPage(const float* HWY_RESTRICT q, const TK* HWY_RESTRICT k
 // K vector is converted once per tile. Only the first tile steps the
 // prefetcher (BatchSteps counts its steps).
 template <typename TK>
-HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT kt, int S,
-                            int len, int D, float scale, float* HWY_RESTRICT s, int s_stride,
-                            Prefetcher& pf) {
+HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RESTRICT kt,
+                            const float* HWY_RESTRICT kscale, int S, int len, int D, float scale,
+                            float* HWY_RESTRICT s, int s_stride, Prefetcher& pf) {
   Prefetcher none(nullptr, 0, 0, 1);
   for (int g = 0; g < G; g += 4) {
     Prefetcher& p = g == 0 ? pf : none;
@@ -184,19 +188,47 @@ HWY_INLINE void LogitsHeads(const float* HWY_RESTRICT q, int G, const TK* HWY_RE
     float* sg = s + g * s_stride;
     switch (std::min(4, G - g)) {
       case 1:
-        LogitsPage<1>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        LogitsPage<1>(qg, kt, kscale, S, len, D, scale, sg, s_stride, p);
         break;
       case 2:
-        LogitsPage<2>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        LogitsPage<2>(qg, kt, kscale, S, len, D, scale, sg, s_stride, p);
         break;
       case 3:
-        LogitsPage<3>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        LogitsPage<3>(qg, kt, kscale, S, len, D, scale, sg, s_stride, p);
         break;
       default:
-        LogitsPage<4>(qg, kt, S, len, D, scale, sg, s_stride, p);
+        LogitsPage<4>(qg, kt, kscale, S, len, D, scale, sg, s_stride, p);
         break;
     }
   }
+}
+
+// q8: the K scales of the page whose K block starts at page_k (after its K
+// and V blocks); nullptr for f16 / f32, which have none. Its V scales follow
+// at + KvScaleStride(S).
+template <typename T>
+HWY_INLINE const float* PageKScales(const T* page_k, int S, int D) {
+  if constexpr (std::is_same_v<T, int8_t>) {
+    return reinterpret_cast<const float*>(page_k + 2 * static_cast<size_t>(S) * D);
+  } else {
+    (void)page_k;
+    (void)S;
+    (void)D;
+    return nullptr;
+  }
+}
+
+// q8: p[t] *= vscale[t] for the len softmax weights of one page, so that the V
+// accumulation reads the int8 rows unscaled (one multiply per token instead of
+// one per element). After the softmax update: l sums the unscaled weights.
+HWY_INLINE void ScaleWeights(float* HWY_RESTRICT p, const float* HWY_RESTRICT vscale, int len) {
+  const hn::ScalableTag<float> df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int t = 0;
+  for (; t + N <= len; t += N) {
+    hn::StoreU(hn::Mul(hn::LoadU(df, p + t), hn::LoadU(df, vscale + t)), df, p + t);
+  }
+  for (; t < len; ++t) p[t] *= vscale[t];
 }
 
 // V rows per prefetcher step in the whole-row AccumulateV.
@@ -409,7 +441,7 @@ HWY_INLINE void AttendPagesResident(const float* HWY_RESTRICT q, const PagedKv& 
   const int N = static_cast<int>(hn::Lanes(df));
   const int D = kVecs * N;
   const int S = kv.page_size;
-  const size_t page_bytes = 2 * static_cast<size_t>(S) * D * sizeof(T);
+  const size_t page_bytes = kv.PageElems() * sizeof(T);
   const T* k_base = static_cast<const T*>(kv.k);
   const T* v_base = static_cast<const T*>(kv.v);
   hn::Vec<decltype(df)> a[kG][kVecs];
@@ -430,7 +462,8 @@ HWY_INLINE void AttendPagesResident(const float* HWY_RESTRICT q, const PagedKv& 
         next != nullptr && next != reinterpret_cast<const char*>(k_base + off) + page_bytes;
     const int steps = (len + kVRowsPerStep - 1) / kVRowsPerStep + (len + N - 1) / N * (D / 16);
     Prefetcher pf(&next, prefetch ? 1 : 0, page_bytes, steps);
-    LogitsPage<kG>(q, k_base + off, S, len, D, scale, s, S, pf);
+    const float* kscale = PageKScales(k_base + off, S, D);
+    LogitsPage<kG>(q, k_base + off, kscale, S, len, D, scale, s, S, pf);
     for (int g = 0; g < kG; ++g) {
       float* sg = s + g * S;
       if (raw != nullptr) {
@@ -440,6 +473,7 @@ HWY_INLINE void AttendPagesResident(const float* HWY_RESTRICT q, const PagedKv& 
       if (corr != 1.0f) {
         for (int x = 0; x < kVecs; ++x) a[g][x] = hn::Mul(a[g][x], hn::Set(df, corr));
       }
+      if (kscale != nullptr) ScaleWeights(sg, kscale + KvScaleStride(S), len);
     }
     const T* HWY_RESTRICT v = v_base + off;
     for (int t = 0; t < len; ++t) {
@@ -476,7 +510,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
                  size_t raw_stride, float* HWY_RESTRICT scratch) {
   const int D = kD != 0 ? kD : kv.head_dim;
   const int S = kv.page_size;
-  const size_t page_bytes = 2 * static_cast<size_t>(S) * D * sizeof(T);  // K block + V block
+  const size_t page_bytes = kv.PageElems() * sizeof(T);  // K block + V block (+ q8 scales)
   const int B = PagesPerBatch(S, page_bytes);
   const int BS = B * S;
   float* HWY_RESTRICT s = scratch;              // [G][B * S] logits, then weights
@@ -534,7 +568,7 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
 
     for (int b = 0; b < batch.n; ++b) {
       const T* k = k_base + batch.off[b];
-      LogitsHeads(q, G, k, S, batch.len[b], D, scale, s + b * S, BS, pf);
+      LogitsHeads(q, G, k, PageKScales(k, S, D), S, batch.len[b], D, scale, s + b * S, BS, pf);
     }
     for (int g = 0; g < G; ++g) {
       float* sg = s + g * BS;
@@ -542,6 +576,12 @@ void AttendChunk(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
         std::copy(sg, sg + batch.tokens, raw + g * raw_stride + static_cast<size_t>(j0) * S);
       }
       corr[g] = SoftmaxUpdate(sg, batch.tokens, state[g]);
+      if constexpr (std::is_same_v<T, int8_t>) {
+        for (int b = 0; b < batch.n; ++b) {
+          const float* vscale = PageKScales(k_base + batch.off[b], S, D) + KvScaleStride(S);
+          ScaleWeights(sg + b * S, vscale, batch.len[b]);
+        }
+      }
     }
     if (G == 1) {
       AccumulateV<kWholeRowVecs>(s, v_base, batch, S, D, corr[0], acc, pf);
@@ -591,6 +631,8 @@ void AttendChunkImpl(const float* q, int G, const PagedKv& kv, int kv_head, cons
   };
   if (kv.type == KvType::kF16) {
     with_dim(uint16_t());
+  } else if (kv.type == KvType::kQ8) {
+    with_dim(int8_t());
   } else {
     with_dim(float());
   }
@@ -616,7 +658,9 @@ void AttendSlots(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     int run = 1;
     while (t + run < n && slots[t + run] == slot + run && (slot + run) % S != 0) ++run;
     const T* HWY_RESTRICT kt = k_base + kv.KOffset(slot / S, kv_head, slot % S, 0);
-    LogitsHeads(q, G, kt, S, run, D, scale, logits + t, n, none);
+    const float* ks = PageKScales(k_base + kv.RowOffset(slot / S, kv_head), S, D);
+    LogitsHeads(q, G, kt, ks == nullptr ? nullptr : ks + slot % S, S, run, D, scale, logits + t,
+                n, none);
     t += run;
   }
   for (int g = 0; g < G; ++g) {
@@ -628,10 +672,12 @@ void AttendSlots(const float* HWY_RESTRICT q, int G, const PagedKv& kv, int kv_h
     for (int i = 0; i < D; i += N) hn::StoreU(hn::Zero(df), df, out + g * D + i);
   }
   for (int t = 0; t < n; ++t) {
-    const float* vf =
-        RowsAsF32(v_base + kv.VOffset(slots[t] / S, kv_head, slots[t] % S, 0), D, row);
+    const int32_t page = slots[t] / S;
+    const float* vf = RowsAsF32(v_base + kv.VOffset(page, kv_head, slots[t] % S, 0), D, row);
+    const float* ks = PageKScales(k_base + kv.RowOffset(page, kv_head), S, D);
+    const float vscale = ks == nullptr ? 1.0f : ks[KvScaleStride(S) + slots[t] % S];
     for (int g = 0; g < G; ++g) {
-      const auto p = hn::Set(df, logits[g * n + t]);
+      const auto p = hn::Set(df, logits[g * n + t] * vscale);
       float* o = out + g * D;
       for (int i = 0; i < D; i += N) {
         hn::StoreU(hn::MulAdd(p, hn::LoadU(df, vf + i), hn::LoadU(df, o + i)), df, o + i);
@@ -644,6 +690,8 @@ void AttendSlotsImpl(const float* q, int G, const PagedKv& kv, int kv_head, cons
                      int n, float scale, float* out, float* logits, float* row) {
   if (kv.type == KvType::kF16) {
     AttendSlots<uint16_t>(q, G, kv, kv_head, slots, n, scale, out, logits, row);
+  } else if (kv.type == KvType::kQ8) {
+    AttendSlots<int8_t>(q, G, kv, kv_head, slots, n, scale, out, logits, row);
   } else {
     AttendSlots<float>(q, G, kv, kv_head, slots, n, scale, out, logits, row);
   }
@@ -741,7 +789,7 @@ void RunChunks(const float* q, int num_heads, const PagedKv& kv, const PageList&
   {
     // AttendChunk's: logits of a batch of pages per head, rescale factors.
     std::vector<float> scratch(
-        (PagesPerBatch(S, 2 * static_cast<size_t>(S) * D * KvTypeSize(kv.type)) * S + 1) * max_g);
+        (PagesPerBatch(S, kv.PageElems() * KvElementBytes(kv.type)) * S + 1) * max_g);
 #pragma omp for schedule(dynamic, 1)
     for (int c = 0; c < num_chunks; ++c) {
       const Chunk& ch = chunks[c];

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
@@ -209,28 +210,40 @@ void SoftmaxBlock(float* HWY_RESTRICT st, size_t rp, int len, int k0, int window
   }
 }
 
-// rows x D elements of stored K or V -> f32, row by row (rows contiguous
-// within a page).
+// One stored V row of D elements -> f32 (q8: times the row's scale).
 template <typename T>
-HWY_INLINE void RowToF32(const T* HWY_RESTRICT src, int D, float* HWY_RESTRICT dst) {
+HWY_INLINE void RowToF32(const T* HWY_RESTRICT src, int D, float row_scale,
+                         float* HWY_RESTRICT dst) {
   const DF df;
   const int N = static_cast<int>(hn::Lanes(df));
-  for (int i = 0; i < D; i += N) hn::Store(LoadF32(df, src + i), df, dst + i);
+  if constexpr (std::is_same_v<T, int8_t>) {
+    const VF vs = hn::Set(df, row_scale);
+    for (int i = 0; i < D; i += N) hn::Store(hn::Mul(LoadF32(df, src + i), vs), df, dst + i);
+  } else {
+    (void)row_scale;
+    for (int i = 0; i < D; i += N) hn::Store(LoadF32(df, src + i), df, dst + i);
+  }
 }
 
 // Keys [t, t + run) of a page's channel-major K block (element (t, i) at
 // i * S + t) -> dst[i * ks + (0..run)], f32, channel-major too: whole vectors
 // per channel, no transpose. A vector may read past the run (at most into the
 // page's V block, which follows its K block) and write up to one vector past
-// it (ks leaves room; the next run overwrites it).
+// it (ks leaves room; the next run overwrites it). q8: kscale is the page's K
+// scales (token t's at [t], padded so a vector from any token stays in the
+// page), applied per lane.
 template <typename T>
-HWY_INLINE void KeysToF32(const T* HWY_RESTRICT block, int S, int t, int run, int D,
-                          float* HWY_RESTRICT dst, size_t ks) {
+HWY_INLINE void KeysToF32(const T* HWY_RESTRICT block, const float* HWY_RESTRICT kscale, int S,
+                          int t, int run, int D, float* HWY_RESTRICT dst, size_t ks) {
   const DF df;
   const int N = static_cast<int>(hn::Lanes(df));
   for (int i = 0; i < D; ++i) {
     const T* HWY_RESTRICT src = block + static_cast<size_t>(i) * S + t;
-    for (int x = 0; x < run; x += N) hn::StoreU(LoadF32(df, src + x), df, dst + i * ks + x);
+    for (int x = 0; x < run; x += N) {
+      VF k = LoadF32(df, src + x);
+      if constexpr (std::is_same_v<T, int8_t>) k = hn::Mul(k, hn::LoadU(df, kscale + t + x));
+      hn::StoreU(k, df, dst + i * ks + x);
+    }
   }
 }
 
@@ -275,9 +288,14 @@ void AttendTask(const float* HWY_RESTRICT q, int num_heads, int pos0, const Page
       const int t = p % S;
       const int run = std::min(S - t, len - j);
       const size_t off = kv.RowOffset(pages[p / S], kv_head);
-      KeysToF32(k_base + off, S, t, run, D, sc.kt.get() + j, ks);
+      // q8 scales: [KvScaleStride] for K, then as many for V.
+      const float* kscale =
+          kv.type == KvType::kQ8 ? kv.KScales(pages[p / S], kv_head) : nullptr;
+      KeysToF32(k_base + off, kscale, S, t, run, D, sc.kt.get() + j, ks);
       for (int r = 0; r < run; ++r) {
-        RowToF32(v_base + off + static_cast<size_t>(t + r) * D, D, sc.vf.get() + (j + r) * D);
+        const float vscale = kscale == nullptr ? 1.0f : kscale[KvScaleStride(S) + t + r];
+        RowToF32(v_base + off + static_cast<size_t>(t + r) * D, D, vscale,
+                 sc.vf.get() + (j + r) * D);
       }
       j += run;
     }
@@ -320,6 +338,8 @@ void AttendCausalImpl(const float* q, int n, int num_heads, int pos0, const Page
       const int cnt = std::min(nt, n - t0);
       if (kv.type == KvType::kF16) {
         AttendTask<uint16_t>(q, num_heads, pos0, kv, pages, window, scale, h, t0, cnt, sc, out);
+      } else if (kv.type == KvType::kQ8) {
+        AttendTask<int8_t>(q, num_heads, pos0, kv, pages, window, scale, h, t0, cnt, sc, out);
       } else {
         AttendTask<float>(q, num_heads, pos0, kv, pages, window, scale, h, t0, cnt, sc, out);
       }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "src/kernels/paged_kv.h"
@@ -13,12 +14,32 @@ namespace quest {
 
 // ---- KV append --------------------------------------------------------------
 
-// dst[i] = src[i] in the storage type (f16: round to nearest even).
+// dst[i] = src[i] in the storage type (f16: round to nearest even; not q8).
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
+
+// q8: one row of n floats (n % 16 == 0) as int8 with a symmetric absmax
+// scale; returns the scale (max |src| / 127). The row stands for dst[i] *
+// scale, dst[i] = round_even(src[i] * 127 / max |src|), so each value is off
+// by at most scale / 2. Rows of zeros, or of magnitudes below ~4e-37, store
+// zeros with scale 0. src must be finite.
+// limit: values beyond +-limit are clipped (the scale is at most limit / 127).
+float QuantizeQ8(const float* src, int n, int8_t* dst,
+                 float limit = std::numeric_limits<float>::infinity());
+
+// dst[i] = src[i] * scale in f32: the values a q8 row stands for.
+void DequantizeQ8(const int8_t* src, int n, float scale, float* dst);
+
+// q8: folds one dequantized key row (f32) into a page's f16 metadata, each
+// channel rounded outward (kmax to the nearest f16 >= the key, kmin to the
+// nearest f16 <= it), so that the metadata bounds the stored keys. Keys must
+// lie within kQ8KeyLimit. first == true starts a new page.
+void UpdatePageMinMaxOutward(const float* key, int head_dim, bool first, uint16_t* kmax,
+                             uint16_t* kmin);
 
 // Folds one stored key row (head_dim elements of `type`) into a page's
 // channel-wise max / min. first == true starts a new page (the row itself).
-// Values are exact: a max/min of stored values is itself representable.
+// Values are exact: a max/min of stored values is itself representable. Not
+// q8: its keys fold in with UpdatePageMinMaxOutward.
 void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, void* kmax,
                       void* kmin);
 

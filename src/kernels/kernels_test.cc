@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -44,7 +46,7 @@ TEST(KvAppend, MinMaxEqualsReferenceExactly) {
       ref::PageMinMax(stored.data(), type, rows, D, &want_max, &want_min);
       ForEachTarget([&](const char* target) {
         std::vector<uint8_t> kmax(D * 4), kmin(D * 4);
-        const size_t es = KvTypeSize(type);
+        const size_t es = KvElementBytes(type);
         for (int t = 0; t < rows; ++t) {
           UpdatePageMinMax(stored.data() + t * D * es, type, D, t == 0, kmax.data(), kmin.data());
         }
@@ -57,8 +59,100 @@ TEST(KvAppend, MinMaxEqualsReferenceExactly) {
   }
 }
 
+// QuantizeQ8 and DequantizeQ8 against the reference on random rows and edge
+// cases: zeros, all equal, one outlier channel, huge and tiny magnitudes (the
+// tiniest below what 127 / max can scale).
+TEST(KvAppend, QuantizeQ8MatchesReference) {
+  std::mt19937 rng(5);
+  for (int n : {16, 64, 80, 128, 256, 512}) {
+    std::vector<std::vector<float>> rows = {RandomFloats(rng, n, -3, 3), std::vector<float>(n, 0.0f),
+                                            std::vector<float>(n, -0.75f)};
+    rows.push_back(rows[0]);
+    rows.back()[n / 2] = 500.0f;  // outlier: the other channels round to few codes
+    for (float mag : {1e30f, 1e-30f, 1e-38f}) {
+      rows.push_back(rows[0]);
+      for (float& x : rows.back()) x *= mag;
+    }
+    // The last row again, clipped: kQ8KeyLimit below its 500 outlier.
+    rows.push_back(rows[3]);
+    const size_t clipped = rows.size() - 1;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const std::vector<float>& x = rows[r];
+      const float limit = r == clipped ? 300.0f : std::numeric_limits<float>::infinity();
+      std::vector<int8_t> want(n);
+      const float want_scale = ref::QuantizeQ8(x.data(), n, want.data(), limit);
+      float amax = 0;
+      for (float v : x) amax = std::max(amax, std::min(limit, std::fabs(v)));
+      ForEachTarget([&](const char* target) {
+        const std::string what = std::string(target) + " n=" + std::to_string(n) +
+                                 " row=" + std::to_string(r);
+        std::vector<int8_t> got(n);
+        const float scale = QuantizeQ8(x.data(), n, got.data(), limit);
+        ASSERT_EQ(scale, want_scale) << what;
+        std::vector<float> deq(n);
+        DequantizeQ8(got.data(), n, scale, deq.data());
+        for (int i = 0; i < n; ++i) {
+          // Codes agree except where x * 127 / max lies within rounding of a
+          // half-integer (Highway's scalar NearestInt adds 0.5 in f32).
+          const double y = scale > 0 ? static_cast<double>(x[i]) * 127.0 / amax : 0.0;
+          const bool tie = std::fabs(std::fabs(y - std::trunc(y)) - 0.5) < 1e-5;
+          ASSERT_LE(std::abs(got[i] - want[i]), tie ? 1 : 0) << what << " i=" << i;
+          ASSERT_LE(std::abs(got[i]), 127) << what;
+          ASSERT_EQ(deq[i], static_cast<float>(got[i]) * scale) << what << " i=" << i;
+          // Each value within half a step of what it stands for (rows too
+          // small to scale store zeros).
+          if (scale > 0) {
+            const float xc = std::min(limit, std::max(-limit, x[i]));  // clipped
+            ASSERT_LE(std::fabs(deq[i] - xc), 0.5001f * scale) << what << " i=" << i;
+          } else {
+            ASSERT_LT(std::fabs(x[i]), 1e-36f) << what;
+            ASSERT_EQ(got[i], 0) << what;
+          }
+        }
+      });
+    }
+  }
+}
+
+// q8 metadata: each channel rounded outward to f16, against the nearest f16
+// values found by search, on random rows of every scale and edge values
+// (exact f16 values, signed zeros, subnormals, the clipping limit).
+TEST(KvAppend, OutwardMinMaxMatchesReference) {
+  std::mt19937 rng(6);
+  const int D = 64;
+  for (int trial = 0; trial < 20; ++trial) {
+    const int rows = 1 + trial % 5;
+    std::vector<float> x = RandomFloats(rng, rows * D, -1, 1);
+    const float mag = std::pow(10.0f, static_cast<float>(trial % 10) - 6);  // 1e-6 .. 1e3
+    for (float& v : x) v *= mag;
+    const float edges[] = {0.0f,   -0.0f,  1.0f,     -1.0f,   0.1f,         -0.1f,       1e-7f,
+                           -1e-7f, 3e-5f,  -3e-5f,   65000.0f, -kQ8KeyLimit, 65504.0f,   1e-30f,
+                           2049.0f, -2049.0f, 0.33333334f};
+    for (size_t e = 0; e < std::size(edges); ++e) x[(e * 5 + trial) % x.size()] = edges[e];
+    std::vector<float> want_max(D, -INFINITY), want_min(D, INFINITY);
+    for (int t = 0; t < rows; ++t) {
+      for (int i = 0; i < D; ++i) {
+        want_max[i] = std::max(want_max[i], ref::F16AtLeast(x[t * D + i]));
+        want_min[i] = std::min(want_min[i], ref::F16AtMost(x[t * D + i]));
+      }
+    }
+    ForEachTarget([&](const char* target) {
+      std::vector<uint16_t> kmax(D), kmin(D);
+      for (int t = 0; t < rows; ++t) {
+        UpdatePageMinMaxOutward(x.data() + t * D, D, t == 0, kmax.data(), kmin.data());
+      }
+      for (int i = 0; i < D; ++i) {
+        ASSERT_EQ(ref::LoadElement(kmax.data(), KvType::kF16, i), want_max[i])
+            << target << " trial " << trial << " i=" << i;
+        ASSERT_EQ(ref::LoadElement(kmin.data(), KvType::kF16, i), want_min[i])
+            << target << " trial " << trial << " i=" << i;
+      }
+    });
+  }
+}
+
 TEST(ScorePages, MatchesReference) {
-  for (KvType type : {KvType::kF16, KvType::kF32}) {
+  for (KvType type : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
     for (int D : kHeadDims) {
       for (int tokens : {1, 17, 127, 1000}) {
         KvCacheConfig c;
@@ -98,13 +192,15 @@ TEST(AttendPages, MatchesReferenceOnOddShapes) {
   struct Gqa {
     int heads, kv_heads;
   };
-  for (KvType type : {KvType::kF16, KvType::kF32}) {
+  for (KvType type : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
     for (int D : kHeadDims) {
       for (int tokens : kTokenCounts) {
         for (Gqa g : {Gqa{2, 2}, Gqa{4, 1}, Gqa{6, 2}, Gqa{5, 1}}) {
           // Tiles of 3 heads, and of 4 + 1: a few token counts are enough.
           const bool odd_group = g.heads / g.kv_heads % 2 == 1;
           if (odd_group && tokens != 1 && tokens != 17 && tokens != 127) continue;
+          // q8 shares the f16 paths but for its loads and scales: fewer counts.
+          if (type == KvType::kQ8 && (tokens == 3 || tokens == 15 || tokens == 127)) continue;
           // Pages of 16 (odd counts), 4 (16 tokens) and 32: batches of 4, 16
           // and 2 pages, groups of lanes across a page, partial last pages.
           const int S = tokens % 2 ? 16 : (tokens == 16 ? 4 : 32);
@@ -164,23 +260,26 @@ TEST(AttendPages, MatchesReferenceOnOddShapes) {
 }
 
 TEST(AttendPages, EmptyListGivesZeros) {
-  KvCacheConfig c;
-  c.num_kv_heads = 1;
-  c.head_dim = 64;
-  RandomCache r = RandomCache::Make(c, 20, 5);
-  PageList empty;
-  empty.indptr = {0, 0};
-  empty.last_page_len = {0};
-  std::vector<float> q(2 * 64, 1.0f), out(2 * 64, 3.0f);
-  std::vector<std::vector<float>> probs;
-  AttendPages(q.data(), 2, r.cache.View(0), empty, 0.125f, 2, out.data(), &probs);
-  for (float x : out) ASSERT_EQ(x, 0.0f);
-  ASSERT_EQ(probs.size(), 2u);
-  EXPECT_TRUE(probs[0].empty());
+  for (KvType type : {KvType::kF16, KvType::kQ8}) {
+    KvCacheConfig c;
+    c.num_kv_heads = 1;
+    c.head_dim = 64;
+    c.type = type;
+    RandomCache r = RandomCache::Make(c, 20, 5);
+    PageList empty;
+    empty.indptr = {0, 0};
+    empty.last_page_len = {0};
+    std::vector<float> q(2 * 64, 1.0f), out(2 * 64, 3.0f);
+    std::vector<std::vector<float>> probs;
+    AttendPages(q.data(), 2, r.cache.View(0), empty, 0.125f, 2, out.data(), &probs);
+    for (float x : out) ASSERT_EQ(x, 0.0f);
+    ASSERT_EQ(probs.size(), 2u);
+    EXPECT_TRUE(probs[0].empty());
+  }
 }
 
 TEST(AttendTokens, MatchesReferenceOnArbitraryTokens) {
-  for (KvType type : {KvType::kF16, KvType::kF32}) {
+  for (KvType type : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
     for (int D : kHeadDims) {
       // Page sizes below, at and above a vector's lanes: the kernel reads runs
       // of consecutive slots as lanes of the channel-major K block.
@@ -251,8 +350,11 @@ TEST(AttendCausal, MatchesReferenceOnOddShapes) {
   struct Gqa {
     int heads, kv_heads;
   };
-  for (KvType type : {KvType::kF16, KvType::kF32}) {
+  for (KvType type : {KvType::kF16, KvType::kF32, KvType::kQ8}) {
     for (int D : {64, 256}) {
+      // q8 differs from f16 only in how K/V rows are converted: one head dim
+      // and two windows (none, and within the context) suffice.
+      if (type == KvType::kQ8 && D != 64) continue;
       for (int n : {1, 3, 17, 64}) {
         for (int pos0 : {0, 5, 40}) {
           for (Gqa g : {Gqa{2, 2}, Gqa{4, 1}, Gqa{6, 2}}) {
@@ -268,6 +370,7 @@ TEST(AttendCausal, MatchesReferenceOnOddShapes) {
             std::vector<float> q = RandomFloats(rng, static_cast<size_t>(n) * g.heads * D, -1, 1);
             const float scale = 1.0f / std::sqrt(static_cast<float>(D));
             for (int window : {0, 1, 7, 1000}) {
+              if (type == KvType::kQ8 && (window == 1 || window == 1000)) continue;
               std::vector<float> want(q.size());
               ref::AttendCausal(q.data(), n, g.heads, pos0, kv, r.seq.pages.data(), window, scale,
                                 want.data());

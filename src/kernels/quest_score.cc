@@ -175,7 +175,7 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
 
 void ScorePagesImpl(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
                     const int32_t* pages, int num_pages, float* scores) {
-  if (kv.type == KvType::kF16) {
+  if (KvMetaType(kv.type) == KvType::kF16) {
     ScoreT<uint16_t>(q, num_q, q_stride, kv, kv_head, pages, num_pages, scores);
   } else {
     ScoreT<float>(q, num_q, q_stride, kv, kv_head, pages, num_pages, scores);

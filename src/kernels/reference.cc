@@ -12,11 +12,64 @@
 namespace quest::ref {
 
 float LoadElement(const void* base, KvType type, size_t index) {
+  QE_CHECK(type != KvType::kQ8, "q8 elements need their scale: LoadKey / LoadValue");
   if (type == KvType::kF16) return F16ToF32(static_cast<const uint16_t*>(base)[index]);
   return static_cast<const float*>(base)[index];
 }
 
+float LoadKey(const PagedKv& kv, int32_t page, int kv_head, int t, int i) {
+  const size_t at = kv.KOffset(page, kv_head, t, i);
+  if (kv.type != KvType::kQ8) return LoadElement(kv.k, kv.type, at);
+  return static_cast<float>(static_cast<const int8_t*>(kv.k)[at]) * kv.KScales(page, kv_head)[t];
+}
+
+float LoadValue(const PagedKv& kv, int32_t page, int kv_head, int t, int i) {
+  const size_t at = kv.VOffset(page, kv_head, t, i);
+  if (kv.type != KvType::kQ8) return LoadElement(kv.v, kv.type, at);
+  return static_cast<float>(static_cast<const int8_t*>(kv.v)[at]) * kv.VScales(page, kv_head)[t];
+}
+
+float QuantizeQ8(const float* src, int n, int8_t* dst, float limit) {
+  float absmax = 0.0f;
+  for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(src[i]));
+  absmax = std::min(absmax, limit);
+  const float inv = 127.0f / absmax;
+  if (!(absmax > 0.0f) || !std::isfinite(inv)) {
+    std::fill(dst, dst + n, int8_t{0});
+    return 0.0f;
+  }
+  for (int i = 0; i < n; ++i) {
+    const float y = std::min(127.0f, std::max(-127.0f, src[i] * inv));
+    dst[i] = static_cast<int8_t>(std::nearbyint(y));
+  }
+  return absmax / 127.0f;
+}
+
+// Every finite f16 value as a float, ascending (-65504 .. 65504, one zero).
+static const std::vector<float>& FiniteF16s() {
+  static const std::vector<float> all = [] {
+    std::vector<float> v;
+    for (uint32_t h = 0; h < 0x10000u; ++h) {
+      if ((h & 0x7C00u) != 0x7C00u && h != 0x8000u) v.push_back(F16ToF32(static_cast<uint16_t>(h)));
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return all;
+}
+
+float F16AtLeast(float x) {
+  const std::vector<float>& v = FiniteF16s();
+  return *std::lower_bound(v.begin(), v.end(), x);
+}
+
+float F16AtMost(float x) {
+  const std::vector<float>& v = FiniteF16s();
+  return *(std::upper_bound(v.begin(), v.end(), x) - 1);
+}
+
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst) {
+  QE_CHECK(type != KvType::kQ8, "q8 rows are stored with QuantizeQ8");
   for (size_t i = 0; i < n; ++i) {
     if (type == KvType::kF16) {
       static_cast<uint16_t*>(dst)[i] = F32ToF16(src[i]);
@@ -47,8 +100,8 @@ void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int 
       double u = 0;
       for (int i = 0; i < kv.head_dim; ++i) {
         const double qi = q[static_cast<size_t>(g) * q_stride + i];
-        u += std::max(qi * LoadElement(kv.kmax, kv.type, off + i),
-                      qi * LoadElement(kv.kmin, kv.type, off + i));
+        u += std::max(qi * LoadElement(kv.kmax, KvMetaType(kv.type), off + i),
+                      qi * LoadElement(kv.kmin, KvMetaType(kv.type), off + i));
       }
       scores[static_cast<size_t>(g) * num_pages + j] = static_cast<float>(u);
     }
@@ -97,7 +150,7 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
       double dot = 0;
       for (int i = 0; i < D; ++i) {
         dot += static_cast<double>(q[static_cast<size_t>(h) * D + i]) *
-               LoadElement(kv.k, kv.type, kv.KOffset(slot / S, kv_head, slot % S, i));
+               LoadKey(kv, slot / S, kv_head, slot % S, i);
       }
       logit[t] = dot * scale;
       m = std::max(m, logit[t]);
@@ -109,8 +162,7 @@ void AttendTokens(const float* q, int num_heads, const PagedKv& kv, const TokenL
       const double p = std::exp(logit[t] - m) / sum;
       logit[t] = p;
       const int32_t slot = tokens.slots[begin + t];
-      const size_t off = kv.VOffset(slot / S, kv_head, slot % S, 0);
-      for (int i = 0; i < D; ++i) o[i] += p * LoadElement(kv.v, kv.type, off + i);
+      for (int i = 0; i < D; ++i) o[i] += p * LoadValue(kv, slot / S, kv_head, slot % S, i);
     }
     for (int i = 0; i < D; ++i) out[static_cast<size_t>(h) * D + i] = static_cast<float>(o[i]);
     if (probs != nullptr) (*probs)[h].assign(logit.begin(), logit.end());
@@ -145,7 +197,7 @@ CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& 
       double dot = 0;
       for (int i = 0; i < D; ++i) {
         dot += static_cast<double>(qh[i]) *
-               LoadElement(kv.k, kv.type, kv.KOffset(pages[t / S], kv_head, t % S, i));
+               LoadKey(kv, pages[t / S], kv_head, t % S, i);
       }
       logit[t] = dot * scale;
       m_all = std::max(m_all, logit[t]);
@@ -171,14 +223,14 @@ CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& 
       double u = 0;
       for (int i = 0; i < D; ++i) {
         const double qi = qh[i];
-        u += std::max(qi * LoadElement(kv.kmax, kv.type, off + i),
-                      qi * LoadElement(kv.kmin, kv.type, off + i));
+        u += std::max(qi * LoadElement(kv.kmax, KvMetaType(kv.type), off + i),
+                      qi * LoadElement(kv.kmin, KvMetaType(kv.type), off + i));
       }
       double k_norm = 0, page_max = -std::numeric_limits<double>::infinity();
       for (int t = p * S; t < std::min(length, (p + 1) * S); ++t) {
         double kk = 0;
         for (int i = 0; i < D; ++i) {
-          const double k = LoadElement(kv.k, kv.type, kv.KOffset(pages[p], kv_head, t % S, i));
+          const double k = LoadKey(kv, pages[p], kv_head, t % S, i);
           kk += k * k;
         }
         k_norm = std::max(k_norm, std::sqrt(kk));
@@ -202,11 +254,10 @@ CertificateCheck CheckCertificate(const float* q, int num_heads, const PagedKv& 
     std::vector<double> o_read(D, 0.0), o_all(D, 0.0);
     double vmax = 0;
     for (int t = 0; t < length; ++t) {
-      const size_t off = kv.VOffset(pages[t / S], kv_head, t % S, 0);
       const double pa = std::exp(logit[t] - m_all) / z_all;
       const double pr = is_read[t / S] ? std::exp(logit[t] - m_read) / z_read : 0.0;
       for (int i = 0; i < D; ++i) {
-        const double v = LoadElement(kv.v, kv.type, off + i);
+        const double v = LoadValue(kv, pages[t / S], kv_head, t % S, i);
         o_all[i] += pa * v;
         o_read[i] += pr * v;
         vmax = std::max(vmax, std::abs(v));
@@ -236,7 +287,7 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
         double dot = 0;
         for (int i = 0; i < D; ++i) {
           dot += static_cast<double>(qh[i]) *
-                 LoadElement(kv.k, kv.type, kv.KOffset(pages[p / S], h / G, p % S, i));
+                 LoadKey(kv, pages[p / S], h / G, p % S, i);
         }
         logit[p - first] = dot * scale;
         m = std::max(m, logit[p - first]);
@@ -246,8 +297,7 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
       std::vector<double> o(D, 0.0);
       for (int p = first; p <= pos; ++p) {
         const double w = std::exp(logit[p - first] - m) / sum;
-        const size_t off = kv.VOffset(pages[p / S], h / G, p % S, 0);
-        for (int i = 0; i < D; ++i) o[i] += w * LoadElement(kv.v, kv.type, off + i);
+        for (int i = 0; i < D; ++i) o[i] += w * LoadValue(kv, pages[p / S], h / G, p % S, i);
       }
       float* oh = out + (static_cast<size_t>(t) * num_heads + h) * D;
       for (int i = 0; i < D; ++i) oh[i] = static_cast<float>(o[i]);

@@ -3,16 +3,30 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "src/kernels/paged_kv.h"
 
 namespace quest::ref {
 
-// One stored element of a K/V/metadata array as a float.
+// One stored element of an f16 or f32 array (K/V of those types, metadata of
+// KvMetaType) as a float.
 float LoadElement(const void* base, KvType type, size_t index);
 
+// Channel i of token t of (page, kv_head)'s key or value as stored, any type
+// (q8: the int8 value times its row's scale, an f32 product).
+float LoadKey(const PagedKv& kv, int32_t page, int kv_head, int t, int i);
+float LoadValue(const PagedKv& kv, int32_t page, int kv_head, int t, int i);
+
 void ConvertToKv(const float* src, size_t n, KvType type, void* dst);
+// As quest::QuantizeQ8 (nearbyint: round half to even).
+float QuantizeQ8(const float* src, int n, int8_t* dst,
+                 float limit = std::numeric_limits<float>::infinity());
+// The smallest f16 value >= x and the largest <= x, searched in the sorted
+// list of all finite f16 values (|x| <= 65504): what q8 metadata holds.
+float F16AtLeast(float x);
+float F16AtMost(float x);
 
 // Channel-wise max / min over `rows` stored key rows (a page, from scratch).
 void PageMinMax(const void* keys, KvType type, int rows, int head_dim, std::vector<float>* kmax,

@@ -28,20 +28,23 @@ Status KvCacheConfig::Validate() const {
 }
 
 size_t KvCacheConfig::BytesPerPage() const {
-  return static_cast<size_t>(num_kv_heads) * head_dim * KvTypeSize(type) * (2 * page_size + 2);
+  return static_cast<size_t>(num_kv_heads) *
+         (KvPageElems(type, page_size, head_dim) * KvElementBytes(type) +
+          2 * static_cast<size_t>(head_dim) * KvElementBytes(KvMetaType(type)));
 }
 
 // A layer's K/V bytes in a pool file start on a 2 MB boundary.
 constexpr size_t kFileLayerAlign = size_t{2} << 20;
 
-size_t KvCache::KvBytesPerLayer() const { return kv_elems_ * KvTypeSize(config_.type); }
+size_t KvCache::KvBytesPerLayer() const { return kv_elems_ * KvElementBytes(config_.type); }
 
 Result<KvCache> KvCache::Create(const KvCacheConfig& config) {
   QE_RETURN_IF_ERROR(config.Validate());
   PoolFile file;
   if (!config.pool_file.empty()) {
-    const size_t layer = static_cast<size_t>(config.num_pages) * config.num_kv_heads * 2 *
-                         config.page_size * config.head_dim * KvTypeSize(config.type);
+    const size_t layer = static_cast<size_t>(config.num_pages) * config.num_kv_heads *
+                         KvPageElems(config.type, config.page_size, config.head_dim) *
+                         KvElementBytes(config.type);
     const size_t stride = (layer + kFileLayerAlign - 1) / kFileLayerAlign * kFileLayerAlign;
     Result<PoolFile> f = PoolFile::Create(config.pool_file, stride * config.num_layers);
     if (!f.ok()) return f.status();
@@ -53,9 +56,11 @@ Result<KvCache> KvCache::Create(const KvCacheConfig& config) {
 KvCache::KvCache(const KvCacheConfig& config, PoolFile file)
     : config_(config), file_(std::move(file)) {
   const size_t pages = config.num_pages;
-  kv_elems_ = pages * config.num_kv_heads * 2 * config.page_size * config.head_dim;
+  kv_elems_ = pages * config.num_kv_heads *
+              KvPageElems(config.type, config.page_size, config.head_dim);
   meta_elems_ = pages * config.num_kv_heads * config.head_dim;
-  const size_t es = KvTypeSize(config.type);
+  const size_t es = KvElementBytes(config.type);
+  const size_t ms = KvElementBytes(KvMetaType(config.type));
   const size_t stride = (KvBytesPerLayer() + kFileLayerAlign - 1) / kFileLayerAlign * kFileLayerAlign;
   for (int l = 0; l < config.num_layers; ++l) {
     if (config.pool_file.empty()) {
@@ -64,8 +69,8 @@ KvCache::KvCache(const KvCacheConfig& config, PoolFile file)
     } else {
       kv_.push_back(file_.data() == nullptr ? nullptr : file_.data() + stride * l);
     }
-    kmax_.emplace_back(meta_elems_ * es);
-    kmin_.emplace_back(meta_elems_ * es);
+    kmax_.emplace_back(meta_elems_ * ms);
+    kmin_.emplace_back(meta_elems_ * ms);
   }
   free_.resize(pages);
   // Stack: pop_back hands out page 0 first, so fresh sequences are contiguous.
@@ -111,7 +116,9 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
   const int H = config_.num_kv_heads;
   QE_CHECK(layer >= 0 && layer < config_.num_layers, "layer %d", layer);
   QE_CHECK(seq.length + n <= seq.num_pages() * S, "write past reserved pages");
-  const size_t es = KvTypeSize(config_.type);
+  const KvType type = config_.type;
+  const size_t es = KvElementBytes(type);
+  const size_t ms = KvElementBytes(KvMetaType(type));
   const PagedKv view = View(layer);
   uint8_t* kd = kv_[layer];
   uint8_t* vd = kd + static_cast<size_t>(S) * D * es;  // view.v
@@ -121,14 +128,26 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
 #pragma omp parallel for num_threads(std::max(1, num_threads)) schedule(static)
   for (int h = 0; h < H; ++h) {
     // The key row in the storage type, then scattered into the page's
-    // channel-major K block (see PagedKv).
+    // channel-major K block (see PagedKv); for q8 also dequantized (deq), so
+    // that the metadata bounds the keys as stored (rounded outward to f16).
     alignas(64) uint8_t key[KvCacheConfig::kMaxHeadDim * sizeof(float)];
+    alignas(64) float deq[KvCacheConfig::kMaxHeadDim];
     for (int t = 0; t < n; ++t) {
       const int pos = seq.length + t;
       const int32_t page = seq.pages[pos / S];
       const int off = pos % S;
       const size_t src = (static_cast<size_t>(t) * H + h) * D;
-      ConvertToKv(k + src, D, config_.type, key);
+      if (type == KvType::kQ8) {
+        int8_t* qk = reinterpret_cast<int8_t*>(key);
+        float* scales = reinterpret_cast<float*>(kd + view.KScaleOffset(page, h));
+        scales[off] = QuantizeQ8(k + src, D, qk, kQ8KeyLimit);
+        DequantizeQ8(qk, D, scales[off], deq);
+        scales[KvScaleStride(S) + off] =
+            QuantizeQ8(v + src, D, reinterpret_cast<int8_t*>(vd) + view.VOffset(page, h, off, 0));
+      } else {
+        ConvertToKv(k + src, D, type, key);
+        ConvertToKv(v + src, D, type, vd + view.VOffset(page, h, off, 0) * es);
+      }
       const size_t k0 = view.KOffset(page, h, off, 0);
       const auto scatter = [&](auto element) {  // element: a value of the storage type
         using E = decltype(element);
@@ -136,14 +155,20 @@ void KvCache::Write(const Sequence& seq, int layer, int n, const float* k, const
         E* to = reinterpret_cast<E*>(kd) + k0;
         for (int i = 0; i < D; ++i) to[static_cast<size_t>(i) * S] = from[i];
       };
-      if (es == 2) {
+      if (es == 1) {
+        scatter(int8_t{});
+      } else if (es == 2) {
         scatter(uint16_t{});
       } else {
         scatter(float{});
       }
-      ConvertToKv(v + src, D, config_.type, vd + view.VOffset(page, h, off, 0) * es);
-      const size_t meta = view.MetaOffset(page, h) * es;
-      UpdatePageMinMax(key, config_.type, D, off == 0, kmax + meta, kmin + meta);
+      const size_t meta = view.MetaOffset(page, h) * ms;
+      if (type == KvType::kQ8) {
+        UpdatePageMinMaxOutward(deq, D, off == 0, reinterpret_cast<uint16_t*>(kmax + meta),
+                                reinterpret_cast<uint16_t*>(kmin + meta));
+      } else {
+        UpdatePageMinMax(key, type, D, off == 0, kmax + meta, kmin + meta);
+      }
     }
   }
 }
@@ -171,20 +196,17 @@ void KvCache::FreePage(int32_t page) {
   free_.push_back(page);
 }
 
-size_t KvCache::PageRecordBytes() const {
-  const KvCacheConfig& c = config_;
-  return static_cast<size_t>(c.num_kv_heads) * (2 * c.page_size + 2) * c.head_dim *
-         KvTypeSize(c.type);
-}
+size_t KvCache::PageRecordBytes() const { return config_.BytesPerPage(); }
 
 namespace {
 // Copies one page's record between the cache (at) and a flat record (rec),
 // in the direction `to_record` says.
 void CopyPageRecord(const PagedKv& view, uint8_t* kv, uint8_t* kmax, uint8_t* kmin, int32_t page,
                     uint8_t* rec, bool to_record) {
-  const size_t es = KvTypeSize(view.type);
-  const size_t block = 2 * static_cast<size_t>(view.page_size) * view.head_dim * es;
-  const size_t meta = static_cast<size_t>(view.head_dim) * es;
+  const size_t es = KvElementBytes(view.type);
+  const size_t ms = KvElementBytes(KvMetaType(view.type));
+  const size_t block = view.PageElems() * es;  // K, V (and q8 scales)
+  const size_t meta = static_cast<size_t>(view.head_dim) * ms;
   const auto copy = [to_record](uint8_t* at, uint8_t* r, size_t n) {
     if (to_record) {
       std::memcpy(r, at, n);
@@ -197,8 +219,8 @@ void CopyPageRecord(const PagedKv& view, uint8_t* kv, uint8_t* kmax, uint8_t* km
     rec += block;
   }
   for (int h = 0; h < view.num_kv_heads; ++h) {
-    copy(kmax + view.MetaOffset(page, h) * es, rec, meta);
-    copy(kmin + view.MetaOffset(page, h) * es, rec + meta, meta);
+    copy(kmax + view.MetaOffset(page, h) * ms, rec, meta);
+    copy(kmin + view.MetaOffset(page, h) * ms, rec + meta, meta);
     rec += 2 * meta;
   }
 }
@@ -229,7 +251,7 @@ PagedKv KvCache::View(int layer) const {
   PagedKv view;
   view.k = kv_[layer];
   view.v = kv_[layer] +
-           static_cast<size_t>(config_.page_size) * config_.head_dim * KvTypeSize(config_.type);
+           static_cast<size_t>(config_.page_size) * config_.head_dim * KvElementBytes(config_.type);
   view.kmax = kmax_[layer].data();
   view.kmin = kmin_[layer].data();
   view.type = config_.type;

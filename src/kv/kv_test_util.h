@@ -74,7 +74,7 @@ struct RandomCache {
 
 inline std::string Shape(int tokens, int head_dim, int page_size, KvType type) {
   return "tokens=" + std::to_string(tokens) + " head_dim=" + std::to_string(head_dim) +
-         " page_size=" + std::to_string(page_size) + (type == KvType::kF16 ? " f16" : " f32");
+         " page_size=" + std::to_string(page_size) + " " + KvTypeName(type);
 }
 
 }  // namespace quest::testing

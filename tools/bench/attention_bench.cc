@@ -170,9 +170,8 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
   if (auto a = ParseGqaAggregate(o.gqa_aggregate); !a.ok()) {
     return bad("gqa-aggregate", o.gqa_aggregate, a.status().message().c_str());
   }
-  if (o.kv_type != "f16" && o.kv_type != "f32") {
-    return bad("kv-type", o.kv_type, "expected f16 or f32");
-  }
+  KvType type;
+  if (!ParseKvType(o.kv_type, &type)) return bad("kv-type", o.kv_type, "expected f16, f32 or q8");
   for (double e : o.eps) {
     if (!(e >= 0 && std::isfinite(e))) return bad("eps", StrFormat("%g", e), "must be >= 0");
   }
@@ -188,10 +187,10 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
     QE_RETURN_IF_ERROR(CheckFitsInMemory(o.working_set_gb * 1e9,
                                          StrFormat("--working-set-gb %g", o.working_set_gb)));
   }
-  const size_t es = o.kv_type == "f16" ? 2 : 4;
   for (int c : o.contexts) {
     // One layer at least (--layers 0 rounds up to whole layers).
-    const double layer_bytes = static_cast<double>(c) * o.kv_heads * o.head_dim * es * 2;
+    const double layer_bytes =
+        static_cast<double>(c) * o.kv_heads * KvTokenBytes(type, o.head_dim);
     const double kv_bytes = layer_bytes * std::max(1, o.layers);
     QE_RETURN_IF_ERROR(CheckFitsInMemory(
         kv_bytes, o.layers > 0 ? StrFormat("--context %d with --layers %d", c, o.layers)
@@ -203,8 +202,10 @@ Status ValidateAttentionBench(const AttentionBenchOptions& o) {
 Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::ostream& progress) {
   QE_RETURN_IF_ERROR(ValidateAttentionBench(o));
   const int threads = ResolveThreads(o.threads).value();
-  const KvType type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
-  const size_t es = KvTypeSize(type);
+  KvType type = KvType::kF16;
+  ParseKvType(o.kv_type, &type);  // validated above
+  const size_t token_bytes = KvTokenBytes(type, o.head_dim);  // K + V of one KV head
+  const size_t meta_es = KvElementBytes(KvMetaType(type));
   // The probe runs once per repeat, between the dense and the Quest timing:
   // this VM's bandwidth swings with its neighbours (30-60 GB/s within
   // minutes), so dense_gbps is compared with the probe of the same moments.
@@ -216,7 +217,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
 
   nlohmann::json rows = nlohmann::json::array();
   for (int context : o.contexts) {
-    const size_t layer_kv_bytes = static_cast<size_t>(context) * o.kv_heads * o.head_dim * es * 2;
+    const size_t layer_kv_bytes = static_cast<size_t>(context) * o.kv_heads * token_bytes;
     const int layers = o.layers > 0
                            ? o.layers
                            : std::max<int>(1, std::ceil(o.working_set_gb * 1e9 / layer_kv_bytes));
@@ -243,7 +244,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
     const float scale = 1.0f / std::sqrt(static_cast<float>(o.head_dim));
     const PageList dense_list = DensePageList(seq, o.page_size, o.kv_heads);
     const double meta_bytes =
-        static_cast<double>(seq.num_pages()) * o.kv_heads * o.head_dim * es * 2;
+        static_cast<double>(seq.num_pages()) * o.kv_heads * o.head_dim * meta_es * 2;
 
     for (const std::string& mode : o.gqa_modes) {
       for (int budget : o.budgets) {
@@ -259,7 +260,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
         const bool scored = context > budget;
         // The scattered probe reads runs of one page's K + V, as many per
         // KV head's region as Quest keeps per list.
-        const size_t page_bytes = 2 * static_cast<size_t>(o.page_size) * o.head_dim * es;
+        const size_t page_bytes = KvPageElems(type, o.page_size, o.head_dim) * KvElementBytes(type);
         const int kept = PagesToKeep(params, o.page_size, seq.num_pages());
         double quest_bytes = 0;
         // Dense and Quest alternate within one run, so both see the same noise.
@@ -286,7 +287,7 @@ Result<nlohmann::json> RunAttentionBench(const AttentionBenchOptions& o, std::os
             AttendPages(ql, o.heads, kv, list, scale, threads, out.data());
             for (int li = 0; li < list.num_lists(); ++li) {
               quest_bytes +=
-                  static_cast<double>(list.NumTokens(li, o.page_size)) * o.head_dim * es * 2;
+                  static_cast<double>(list.NumTokens(li, o.page_size)) * token_bytes;
             }
           }
           const double quest_t = NowSeconds() - t0;

@@ -40,7 +40,7 @@ Command AddBenchAttentionCommand(CLI::App* bench) {
       ->capture_default_str();
   attn->add_option("--gqa-aggregate", o->gqa_aggregate, "per-kv-head score: max | softmax-sum")
       ->capture_default_str();
-  attn->add_option("--kv-type", o->kv_type, "f16 | f32")->capture_default_str();
+  attn->add_option("--kv-type", o->kv_type, "f16 | f32 | q8")->capture_default_str();
   attn->add_option("--seed", o->seed, "random seed")->capture_default_str();
   attn->add_option("--eps", o->eps,
                    "certified Quest tail shares (comma list sweeps; --budget is the first round)")

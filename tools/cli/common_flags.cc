@@ -16,7 +16,7 @@ void AddPolicyFlags(CLI::App* app, PolicyFlags* f) {
       ->capture_default_str();
   app->add_option("--dense-layers", f->dense_layers, "first layers kept dense")
       ->capture_default_str();
-  app->add_option("--kv-type", f->kv_type, "f16 | f32")->capture_default_str();
+  app->add_option("--kv-type", f->kv_type, "f16 | f32 | q8 (int8, one scale per token and KV head)")->capture_default_str();
   app->add_option("--eps", f->eps,
                   "Quest: read pages in bound order until the skipped attention share is "
                   "certified <= eps (-1: off, a fixed --budget)")

@@ -42,6 +42,11 @@ void AddCommonFlags(CLI::App* c, EvalFlags* f) {
   c->add_option("--page-sizes", f->h.page_sizes, "Quest page sizes (e.g. 8,16,32)")
       ->delimiter(',')
       ->capture_default_str();
+  c->add_option("--kv-types", f->h.kv_types,
+                "K/V storage: f16,f32,q8 (every method with each; fidelity's KL is against dense "
+                "with the first)")
+      ->delimiter(',')
+      ->capture_default_str();
   c->add_option("--sink-pages", f->h.sink_pages,
                 "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
       ->delimiter(',')

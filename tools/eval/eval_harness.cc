@@ -76,6 +76,7 @@ AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
   p.quest.gqa = c.gqa;
   p.dense_layers = dense_layers;
   p.page_size = c.page_size;
+  p.kv_type = c.kv_type;
   p.quest.sink_pages = c.sink_pages;
   if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
     p.certify = CertifyParams{c.eps, c.budget, c.budget_max};
@@ -83,18 +84,44 @@ AttentionPolicy PolicyOf(const MethodConfig& c, int dense_layers) {
   return p;
 }
 
-// Two sessions of one page size and context: the dense prefilled base and the
-// one each method forks into.
+// Two sessions of one cache shape and context: the dense prefilled base and
+// the one each method forks into.
 struct SessionPair {
   std::unique_ptr<Session> base, work;
 };
 
-Result<SessionPair> MakePair(const Model& m, int context, int page_size, int threads) {
+// The cache of a session pair: configurations fork only within one.
+struct CacheShape {
+  int page_size;
+  KvType kv_type;
+  bool Holds(const MethodConfig& c) const {
+    return c.page_size == page_size && c.kv_type == kv_type;
+  }
+};
+
+// The cache shapes of configs, by page size; within one, the K/V types in
+// --kv-types order (configs are expanded type-major), so the first is the
+// one whose dense run is fidelity's reference.
+std::vector<CacheShape> ShapesOf(const std::vector<MethodConfig>& configs) {
+  std::vector<CacheShape> out;
+  for (const MethodConfig& c : configs) {
+    if (std::none_of(out.begin(), out.end(), [&](const CacheShape& s) { return s.Holds(c); })) {
+      out.push_back({c.page_size, c.kv_type});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const CacheShape& a, const CacheShape& b) {
+    return a.page_size < b.page_size;
+  });
+  return out;
+}
+
+Result<SessionPair> MakePair(const Model& m, int context, const CacheShape& shape, int threads) {
   SessionOptions so;
   so.context = context;
   so.threads = threads;
   so.attention.method = AttentionMethod::kDense;
-  so.attention.page_size = page_size;
+  so.attention.page_size = shape.page_size;
+  so.attention.kv_type = shape.kv_type;
   SessionPair p;
   QE_ASSIGN_OR_RETURN(p.base, Session::Create(m, so));
   QE_ASSIGN_OR_RETURN(p.work, Session::Create(m, so));
@@ -124,6 +151,7 @@ void MethodConfig::Describe(nlohmann::json* row) const {
   (*row)["semantics"] = quest ? Name(semantics) : "";
   (*row)["gqa"] = quest ? Name(gqa) : "";
   (*row)["page_size"] = page_size;
+  if (kv_type != KvType::kF16) (*row)["kv_type"] = KvTypeName(kv_type);
   (*row)["sink_pages"] = method == AttentionMethod::kQuest ? sink_pages : 0;
   if (method == AttentionMethod::kQuest && eps >= 0) {
     (*row)["eps"] = eps;
@@ -152,6 +180,15 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
   }
   if (o.budget_max < 0) {
     return Status::Error(StrFormat("invalid --budget-max %d: must be >= 0", o.budget_max));
+  }
+  if (o.kv_types.empty()) return Status::Error("--kv-types is empty");
+  std::vector<KvType> kv_types;
+  for (const std::string& name : o.kv_types) {
+    KvType t;
+    if (!ParseKvType(name, &t)) {
+      return Status::Error("invalid --kv-types " + name + " (expected f16, f32 or q8)");
+    }
+    kv_types.push_back(t);
   }
   std::vector<MethodConfig> out;
   for (const std::string& name : o.methods) {
@@ -207,7 +244,15 @@ Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o) {
       }
     }
   }
-  return out;
+  // Every configuration once per K/V type, type-major (ShapesOf relies on it).
+  std::vector<MethodConfig> typed;
+  for (KvType t : kv_types) {
+    for (MethodConfig c : out) {
+      c.kv_type = t;
+      typed.push_back(c);
+    }
+  }
+  return typed;
 }
 
 Result<std::unique_ptr<Harness>> Harness::Create(const HarnessOptions& o) {
@@ -288,8 +333,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
     QE_ASSIGN_OR_RETURN(corpus, LoadCorpus(DefaultWordsPath(), DefaultEssayPath()));
   }
   binary_scores_ = tasks.size() == 1 && tasks[0] == "passkey";
-  std::set<int> page_sizes;
-  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  const std::vector<CacheShape> shapes = ShapesOf(configs_);
   const int vocab = model_->config().vocab_size;
   const int64_t total = static_cast<int64_t>(tasks.size()) * lengths.size() * depths.size() *
                         samples * configs_.size();
@@ -297,9 +341,9 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
   std::vector<float> logits(vocab);
   for (int length : lengths) {
     const int context = length + 64;
-    std::map<int, SessionPair> pairs;
-    for (int ps : page_sizes) {
-      QE_ASSIGN_OR_RETURN(pairs[ps], MakePair(*model_, context, ps, opts_.threads));
+    std::vector<SessionPair> pairs(shapes.size());
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      QE_ASSIGN_OR_RETURN(pairs[i], MakePair(*model_, context, shapes[i], opts_.threads));
     }
     for (const std::string& task : tasks) {
       for (double depth : depths) {
@@ -312,8 +356,8 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
                                   : MakeRuler(task, tok_, corpus, length, depth, seed);
           if (!pr.ok()) return Status::Error(task + ": " + pr.status().message());
           const Prompt& p = *pr;
-          for (int ps : page_sizes) {
-            SessionPair& sp = pairs[ps];
+          for (size_t si = 0; si < shapes.size(); ++si) {
+            SessionPair& sp = pairs[si];
             sp.base->Reset();  // a new dense prefill of this sample's context
             const double tp = Now();
             QE_RETURN_IF_ERROR(sp.base->Prefill(
@@ -325,7 +369,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
                            task.c_str(), length, depth, dt, p.context.size() / dt);
             }
             for (const MethodConfig& c : configs_) {
-              if (c.page_size != ps) continue;
+              if (!shapes[si].Holds(c)) continue;
               const double t0 = Now();
               QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
               QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
@@ -391,10 +435,9 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
   QE_ASSIGN_OR_RETURN(essay_ptr, EssayTokens());
   const std::vector<int32_t>& essay = *essay_ptr;
   const int vocab = model_->config().vocab_size;
-  std::set<int> page_sizes;
-  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  const std::vector<CacheShape> shapes = ShapesOf(configs_);
   Progress progress("fidelity", static_cast<int64_t>(lengths.size()) * samples *
-                                    (configs_.size() + page_sizes.size()));
+                                    (configs_.size() + shapes.size()));
   // Per configuration (and length): every step's KL and top-1 match.
   std::map<std::pair<int, size_t>, std::vector<double>> kl_all, top1_all;
   std::map<std::pair<int, size_t>, CertifyReport::Cell> certify_all;
@@ -412,23 +455,29 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
       if (tok_.vocab().add_bos) text.push_back(tok_.bos());
       text.insert(text.end(), essay.begin() + offset, essay.begin() + offset + n);
       const int prefix = static_cast<int>(text.size()) - steps;
-      for (int ps : page_sizes) {
+      // Dense reference distributions of every step: per page size, those of
+      // its first K/V type (--kv-types order), so that the other types' KL
+      // includes their own error.
+      std::vector<std::vector<double>> lp_dense(steps);
+      std::vector<int32_t> top_dense(steps);
+      int reference_ps = -1;
+      for (const CacheShape& shape : shapes) {
         SessionPair sp;
-        QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, n + 2, ps, opts_.threads));
+        QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, n + 2, shape, opts_.threads));
         QE_RETURN_IF_ERROR(sp.base->Prefill(text.data(), prefix, /*logits=*/nullptr));
-        // Dense reference distributions of every step.
-        std::vector<std::vector<double>> lp_dense(steps);
-        std::vector<int32_t> top_dense(steps);
-        QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
-        for (int i = 0; i < steps; ++i) {
-          QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
-          LogSoftmax(logits, &lp_dense[i]);
-          top_dense[i] = Argmax(logits);
+        if (shape.page_size != reference_ps) {
+          reference_ps = shape.page_size;
+          QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
+          for (int i = 0; i < steps; ++i) {
+            QE_RETURN_IF_ERROR(sp.work->Decode(text[prefix + i], logits.data()));
+            LogSoftmax(logits, &lp_dense[i]);
+            top_dense[i] = Argmax(logits);
+          }
         }
         progress.Tick();
         for (size_t ci = 0; ci < configs_.size(); ++ci) {
           const MethodConfig& c = configs_[ci];
-          if (c.page_size != ps) continue;
+          if (!shape.Holds(c)) continue;
           const double t0 = Now();
           QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
           QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
@@ -505,8 +554,7 @@ Status Harness::RunPpl(int tokens, int samples) {
         StrFormat("the essay has %zu tokens, fewer than %d", essay.size(), tokens));
   }
   const int vocab = model_->config().vocab_size;
-  std::set<int> page_sizes;
-  for (const MethodConfig& c : configs_) page_sizes.insert(c.page_size);
+  const std::vector<CacheShape> shapes = ShapesOf(configs_);
   // Work in tokens decoded, for the progress bar.
   int64_t work = 0;
   for (const MethodConfig& c : configs_) {
@@ -536,16 +584,16 @@ Status Harness::RunPpl(int tokens, int samples) {
       return Status();
     };
     const int last = tokens - 1;  // positions 0..last-1 are scored
-    for (int ps : page_sizes) {
+    for (const CacheShape& shape : shapes) {
       // The base decodes densely from the start. Methods that act only once the
       // context exceeds their budget (Quest, StreamingLLM, TOVA: no state before
       // that) fork from it there; H2O, whose scores accumulate from the first
       // step, runs from the start.
       SessionPair sp;
-      QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, tokens + 2, ps, opts_.threads));
+      QE_ASSIGN_OR_RETURN(sp, MakePair(*model_, tokens + 2, shape, opts_.threads));
       std::vector<size_t> index;
       for (size_t ci = 0; ci < configs_.size(); ++ci) {
-        if (configs_[ci].page_size == ps) index.push_back(ci);
+        if (shape.Holds(configs_[ci])) index.push_back(ci);
       }
       std::stable_sort(index.begin(), index.end(),
                        [&](size_t a, size_t b) { return configs_[a].budget < configs_[b].budget; });

@@ -30,6 +30,7 @@ struct MethodConfig {
   // Quest only: certified mode (budget is then the first round), -1: off.
   double eps = -1;
   int budget_max = 0;  // certified mode's cap in tokens, 0: none
+  KvType kv_type = KvType::kF16;  // K/V storage of the sessions it runs in
   // The row keys that name this configuration.
   void Describe(nlohmann::json* row) const;
 };
@@ -41,6 +42,9 @@ struct HarnessOptions {
   std::vector<std::string> semantics = {"kernel"};  // Quest only
   std::vector<std::string> gqa = {"per-kv-head"};   // Quest only
   std::vector<int> page_sizes = {16};               // Quest only (the others use the first)
+  // Every method with each K/V storage type; fidelity's KL is against dense
+  // attention with the first.
+  std::vector<std::string> kv_types = {"f16"};
   std::vector<int> sink_pages = {0};                // Quest only
   std::vector<double> eps = {-1};  // Quest only: certified tail shares (-1: fixed budget)
   int budget_max = 0;              // Quest with eps >= 0: tokens at most (0: none)
@@ -54,7 +58,7 @@ struct HarnessOptions {
   bool verbose = false;  // a line per prefill and per answer on stderr
 };
 
-// Every (method, budget, semantics, gqa, page size, sink pages) to run; errors name the
+// Every (K/V type, method, budget, semantics, gqa, page size, sink pages) to run; errors name the
 // flag and value (unknown method, budget <= 0, bad page size...).
 Result<std::vector<MethodConfig>> ExpandConfigs(const HarnessOptions& o);
 
