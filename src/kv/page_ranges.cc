@@ -3,8 +3,8 @@
 namespace quest {
 
 std::vector<ByteRange> PageListByteRanges(const PagedKv& kv, const PageList& pages) {
-  const size_t es = KvTypeSize(kv.type);
-  const size_t block = static_cast<size_t>(2) * kv.page_size * kv.head_dim * es;
+  const size_t es = KvElementBytes(kv.type);
+  const size_t block = kv.PageElems() * es;
   const int lists = pages.num_lists();
   // Per-query-head lists share their KV head's pages (G lists per KV head).
   const int group = lists > kv.num_kv_heads ? lists / kv.num_kv_heads : 1;

@@ -47,13 +47,16 @@ TEST(PageListByteRanges, CoverExactlyTheListedPagesInFewestRuns) {
     const int num_pages = std::uniform_int_distribution<int>(1, 40)(rng);
     const int page_size = 4 << std::uniform_int_distribution<int>(0, 3)(rng);
     const int head_dim = 16 * std::uniform_int_distribution<int>(1, 4)(rng);
-    const KvType type = trial % 2 ? KvType::kF16 : KvType::kF32;
+    const KvType type = trial % 3 == 0 ? KvType::kF16 : trial % 3 == 1 ? KvType::kF32 : KvType::kQ8;
     const PagedKv kv = Shape(kv_heads, num_pages, page_size, head_dim, type);
-    const bool per_query_head = group > 1 && trial % 3 == 0;
+    const bool per_query_head = group > 1 && trial % 4 == 0;
     const int lists = per_query_head ? kv_heads * group : kv_heads;
     const PageList pl = RandomLists(rng, lists, num_pages);
-    // Layout by hand: head-major pages, each a K block and a V block.
-    const size_t block = 2ull * page_size * head_dim * KvTypeSize(type);
+    // Layout by hand: head-major pages, each a K block and a V block (q8:
+    // int8, then the K and V scales, f32, padded to KvScaleStride each).
+    const size_t block = type == KvType::kQ8
+                             ? 2ull * page_size * head_dim + 2 * KvScaleStride(page_size) * 4
+                             : 2ull * page_size * head_dim * (type == KvType::kF16 ? 2 : 4);
     std::set<size_t> want;
     size_t runs = 0;
     for (int li = 0; li < lists; ++li) {
