@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,10 +45,11 @@ enum class SelectPath {
   kTwoLevel,  // wherever it is exact, whatever the context
 };
 
-// Where two-level selection starts to pay (docs/DESIGN.md, "Two-level
-// selection"): below it the block scan and the descent cost more than the
-// page metadata they save.
-inline constexpr int kTwoLevelMinTokens = 65536;
+// Where two-level selection starts to pay: nowhere measured yet. Up to 1M
+// tokens it reads less metadata but takes longer than the flat scan on this
+// machine (docs/DESIGN.md, "Two-level selection"), so auto stays flat and
+// two-level is opt-in.
+inline constexpr int kTwoLevelMinTokens = std::numeric_limits<int>::max();
 
 struct QuestParams {
   int budget = 2048;  // tokens
@@ -71,6 +73,7 @@ struct QuestParams {
   // (docs/EVAL.md, "The attention sink").
   int sink_pages = 0;
   SelectPath select_path = SelectPath::kAuto;
+  int block_pages = PageBlocks::kDefaultBlockPages;  // pages per block of the two-level index
 };
 
 Result<Semantics> ParseSemantics(const std::string& s);

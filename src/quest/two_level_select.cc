@@ -121,15 +121,39 @@ void SelectTopKTwoLevel(const float* q, int num_q, const PagedKv& kv, int kv_hea
   // The pages after the folded ones first: they always compete.
   const int tail = std::max(folded, plan.sink);
   if (tail < n) compete(tail, n - tail);
-  while (!s->bounds.empty()) {
-    const auto [bound, b] = s->bounds.front();
-    // Ties with the k-th best may still win on index, so only a strictly
-    // lower bound stops the descent.
-    if (static_cast<int>(s->best.size()) == take && bound < s->best.front()) break;
+  // Best first until `take` pages compete: the k-th best is then a floor
+  // close to the final threshold. A block visited out of order is a few short
+  // reads the prefetcher cannot guess, so the rest go in address order, runs
+  // of adjacent blocks at a time, each skipped when its bound is below the
+  // k-th best so far (which only rises towards the threshold). Either order
+  // visits every block whose bound is >= the threshold; ties with the k-th
+  // best may still win on index, so only a strictly lower bound skips.
+  const int m = static_cast<int>(s->bounds.size());
+  s->block_bound.resize(m);
+  for (const auto& [bound, b] : s->bounds) s->block_bound[b - first_block] = bound;
+  s->block_done.assign(m, 0);
+  const auto full = [&] { return static_cast<int>(s->best.size()) == take; };
+  while (!s->bounds.empty() && !full()) {
+    const int b = s->bounds.front().second;
     std::pop_heap(s->bounds.begin(), s->bounds.end());
     s->bounds.pop_back();
-    const int first_page = b * B;
-    compete(first_page, std::min(first_page + B, folded) - first_page);
+    s->block_done[b - first_block] = 1;
+    compete(b * B, std::min(b * B + B, folded) - b * B);
+  }
+  constexpr int kRunPages = 128;  // long enough to stream, short enough to prune
+  for (int r = 0; r < m;) {
+    int end = r;
+    while (end < m && !s->block_done[end] && (end - r) * B < kRunPages &&
+           !(full() && s->block_bound[end] < s->best.front())) {
+      ++end;
+    }
+    if (end == r) {
+      ++r;
+      continue;
+    }
+    const int first_page = (first_block + r) * B;
+    compete(first_page, std::min((first_block + end) * B, folded) - first_page);
+    r = end;
   }
   QE_CHECK(static_cast<int>(s->best.size()) == take, "%zu of %d pages compete", s->best.size(),
            take);

@@ -23,6 +23,8 @@ struct TwoLevelScratch {
   std::vector<int32_t> block_ids;             // 0, 1, ... (the block view's "pages")
   std::vector<float> block_scores;            // [num_q][num_blocks]
   std::vector<std::pair<float, int>> bounds;  // heap of (block bound, block)
+  std::vector<float> block_bound;             // [block] from the first competing one
+  std::vector<char> block_done;               // [block] scored while seeding
   std::vector<float> best;                    // min-heap of the best `take` page scores
   std::vector<float> page_scores;             // [num_q][pages of one block]
   std::vector<float> values;                  // aggregated scores of the scored pages
@@ -39,11 +41,11 @@ struct TwoLevelScratch {
 // ties to the lower index. blocks holds the first pages of the list, folded
 // from the same kv; the pages after them are scored one by one.
 //
-// Blocks are visited in descending order of their bound; a block whose bound
-// is below the k-th best page score seen so far cannot hold a selected page,
-// nor can any block after it. Block and page bounds are summed in different
-// orders, so a block's bound is raised by the rounding margin of both sums:
-// the pruning is exact, not just exact in real arithmetic.
+// A block whose bound is below the k-th best page score seen so far cannot
+// hold a selected page. Blocks are visited best first until k pages compete,
+// then in address order, skipping those below the k-th best. Block and page bounds are summed in
+// different orders, so a block's bound is raised by the rounding margin of both sums: the pruning
+// is exact, not just exact in real arithmetic.
 void SelectTopKTwoLevel(const float* q, int num_q, const PagedKv& kv, int kv_head,
                         const int32_t* pages, int n, const PageBlocks& blocks, int k, int sink,
                         int forced, TwoLevelScratch* scratch, std::vector<int32_t>* out,

@@ -105,7 +105,7 @@ Status ValidateSelectBench(const SelectBenchOptions& o) {
     if (b < 1) return Status::Error(StrFormat("invalid --block-pages %d: must be >= 1", b));
   }
   if (o.keys != "structured" && o.keys != "random") {
-    return Status::Error("invalid --keys '" + o.keys + "' (expected structured or random)");
+    return Status::Error("invalid --keys " + o.keys + ": expected structured or random");
   }
   if (o.kv_heads <= 0 || o.heads <= 0 || o.heads % o.kv_heads != 0) {
     return Status::Error(StrFormat("invalid --heads %d / --kv-heads %d: KV heads must divide heads",

@@ -15,7 +15,7 @@ namespace quest {
 
 struct SelectBenchOptions {
   std::vector<int> tokens = {32768, 131072, 1048576};
-  std::vector<int> block_pages = {8, 16, 32, 64};
+  std::vector<int> block_pages = {4, 8, 16, 64};
   std::string keys = "structured";  // structured | random
   int heads = 32;                   // the Llama 3.2 1B shape
   int kv_heads = 8;
