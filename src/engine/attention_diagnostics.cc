@@ -1,6 +1,7 @@
 #include "src/engine/attention_diagnostics.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 
@@ -32,8 +33,7 @@ void AttentionDiagnostics::Check(const float* want, const float* got, size_t n) 
 }
 
 std::vector<std::vector<double>> DensePageMass(const ModelConfig& c, const PagedKv& kv,
-                                               const Sequence& view, const float* q,
-                                               int threads) {
+                                               const Sequence& view, const float* q, int threads) {
   const int S = kv.page_size;
   const int num_pages = (view.length + S - 1) / S;
   std::vector<float> out(static_cast<size_t>(c.num_heads) * c.head_dim);
@@ -45,6 +45,49 @@ std::vector<std::vector<double>> DensePageMass(const ModelConfig& c, const Paged
     for (size_t t = 0; t < probs[h].size(); ++t) mass[h][t / S] += probs[h][t];
   }
   return mass;
+}
+
+void CompareSelection(const ModelConfig& c, const PagedKv& kv, const Sequence& view,
+                      const QuestParams& quest, const float* q, int threads, PageBlocks* blocks,
+                      SelectionPaths* r) {
+  QuestParams qp = quest;
+  qp.select_path = SelectPath::kTwoLevel;
+  if (!UsesTwoLevel(qp, c.num_heads / c.num_kv_heads, view.length)) {
+    ++r->inexact;
+    return;
+  }
+  blocks->Update(kv, view, threads);  // folding is not part of a step's selection
+  PageSelector sel;
+  PageList flat, two;
+  const auto timed = [&](SelectPath path, PageList* out, PageBlocks* b) {
+    qp.select_path = path;
+    const auto t0 = std::chrono::steady_clock::now();
+    sel.Select(q, c.num_heads, kv, view, qp, threads, out, b);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  // Alternate which runs first: the second finds the metadata in cache.
+  double flat_s, two_s;
+  SelectStats flat_stats, two_stats;
+  if (r->calls % 2 == 0) {
+    flat_s = timed(SelectPath::kFlat, &flat, nullptr);
+    flat_stats = sel.last_stats();
+    two_s = timed(SelectPath::kTwoLevel, &two, blocks);
+    two_stats = sel.last_stats();
+  } else {
+    two_s = timed(SelectPath::kTwoLevel, &two, blocks);
+    two_stats = sel.last_stats();
+    flat_s = timed(SelectPath::kFlat, &flat, nullptr);
+    flat_stats = sel.last_stats();
+  }
+  if (!flat_stats.scored) return;  // within the budget: dense
+  ++r->calls;
+  r->mismatches += flat.indices != two.indices || flat.indptr != two.indptr;
+  r->flat_s += flat_s;
+  r->two_level_s += two_s;
+  r->flat_bytes += flat_stats.metadata_bytes;
+  r->two_level_bytes += two_stats.metadata_bytes;
+  r->pages += flat_stats.pages_scored;
+  r->pages_scored += two_stats.pages_scored;
 }
 
 void MeasureRecall(const ModelConfig& c, const PagedKv& kv, const Sequence& view,

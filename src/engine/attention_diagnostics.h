@@ -32,6 +32,17 @@ struct SelectionRecall {
   SelectionRecall Mean() const;
 };
 
+// The flat scan against two-level selection on the same queries: time,
+// metadata read and whether they chose the same pages (sums over calls).
+struct SelectionPaths {
+  int64_t calls = 0;       // scored selections compared
+  int64_t mismatches = 0;  // calls whose page lists differ (exactness says 0)
+  int64_t inexact = 0;     // calls two-level could not take (softmax-sum over G > 1)
+  double flat_s = 0, two_level_s = 0;
+  int64_t flat_bytes = 0, two_level_bytes = 0;  // page + block metadata scored
+  int64_t pages = 0, pages_scored = 0;          // pages per list, summed; scored by two-level
+};
+
 struct AttentionDiagnostics {
   // Run every attention call through the scalar double reference over the
   // same page or token lists too, and record the largest deviation.
@@ -39,6 +50,9 @@ struct AttentionDiagnostics {
   // At every sparse decode step, measure how much of each query head's true
   // softmax mass each GQA selection rule keeps (a dense pass per layer).
   bool measure_selection_recall = false;
+  // At every Quest decode step, run both selection paths and compare them.
+  bool compare_selection = false;
+  SelectionPaths selection;
 
   double max_deviation = 0;    // max |simd - ref| / max(1, max |ref|)
   int64_t checked_sparse = 0;  // sparse calls checked
@@ -64,13 +78,18 @@ struct AttentionDiagnostics {
 // Per query head, the dense softmax mass of each page of `view` (one dense
 // attention pass).
 std::vector<std::vector<double>> DensePageMass(const ModelConfig& c, const PagedKv& kv,
-                                               const Sequence& view, const float* q,
-                                               int threads);
+                                               const Sequence& view, const float* q, int threads);
 
 // Adds this step's recall of each selection rule (nothing when the step would
 // be dense anyway).
 void MeasureRecall(const ModelConfig& c, const PagedKv& kv, const Sequence& view,
                    const QuestParams& quest, const float* q, int threads, SelectionRecall* r);
+
+// Adds one step's comparison of the flat and two-level paths (blocks: the
+// sequence's index for this layer, brought up to date before the timing).
+void CompareSelection(const ModelConfig& c, const PagedKv& kv, const Sequence& view,
+                      const QuestParams& quest, const float* q, int threads, PageBlocks* blocks,
+                      SelectionPaths* r);
 
 // The oracle diagnostic's plan: the pages holding the most dense attention
 // mass of each list this step, within Quest's budget rules.

@@ -268,7 +268,15 @@ void Forward::AttendDecode(int i, int layer, int pos, const float* q, float* out
     if (p.method == AttentionMethod::kOracle) {
       SelectOracle(c, kv, view, p.quest, q, threads_, &pages_);
     } else {
-      selector_.Select(q, c.num_heads, kv, view, p.quest, threads_, &pages_);
+      if (s.page_blocks.size() != static_cast<size_t>(c.num_layers) ||
+          s.page_blocks[layer].block_pages() != p.quest.block_pages) {
+        s.page_blocks.assign(c.num_layers, PageBlocks(p.quest.block_pages));
+      }
+      PageBlocks* blocks = &s.page_blocks[layer];
+      if (diag_.compare_selection) {
+        CompareSelection(c, kv, view, p.quest, q, threads_, blocks, &diag_.selection);
+      }
+      selector_.Select(q, c.num_heads, kv, view, p.quest, threads_, &pages_, blocks);
     }
   } else {
     pages_ = DensePageList(view, S, c.num_kv_heads);

@@ -44,6 +44,40 @@ TEST_P(ForwardSmokeTest, DenseAndQuestDecodeMatchTheReferenceAttention) {
   }
 }
 
+// Two-level selection chooses the flat scan's pages at every Quest layer and
+// step, also after the session is reset and its page ids are refilled with
+// another prompt's keys (the block index must not keep the old ones).
+TEST_P(ForwardSmokeTest, TwoLevelSelectionMatchesFlatAcrossReset) {
+  Result<std::unique_ptr<Model>> m =
+      Model::Load(std::string(QUEST_MODELS_DIR) + "/" + GetParam());
+  ASSERT_TRUE(m.ok()) << m.status().message() << " (run `make setup`)";
+  const int vocab = (*m)->config().vocab_size;
+  SessionOptions so;
+  so.context = 48;
+  so.attention.page_size = 4;
+  so.attention.quest.budget = 12;
+  so.attention.quest.gqa = GqaMode::kPerQueryHead;
+  so.attention.quest.select_path = SelectPath::kTwoLevel;
+  so.attention.quest.block_pages = 2;
+  so.attention.dense_layers = 1;
+  so.compare_selection = true;
+  Result<std::unique_ptr<Session>> s = Session::Create(**m, so);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  std::vector<float> logits(vocab);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int32_t> prompt(36);
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      prompt[i] = 300 + ((i + 1) * (round == 0 ? 7919 : 104729)) % (vocab - 600);
+    }
+    ASSERT_TRUE((*s)->Prefill(prompt.data(), static_cast<int>(prompt.size()), logits.data()).ok());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s)->Decode(prompt[i], logits.data()).ok());
+    (*s)->Reset();
+  }
+  const SelectionPaths& r = (*s)->diagnostics().selection;
+  EXPECT_GT(r.calls, 0);
+  EXPECT_EQ(r.mismatches, 0) << "of " << r.calls << " selections";
+}
+
 INSTANTIATE_TEST_SUITE_P(RealModels, ForwardSmokeTest,
                          ::testing::Values("gemma-3-270m-q4_k_m.gguf",
                                            "smollm2-135m-instruct-q4_1.gguf"));

@@ -80,6 +80,7 @@ Status KvStore::Open(SequenceState* s) {
 }
 
 void KvStore::Close(SequenceState* s) {
+  s->page_blocks.clear();
   global_.Release(&s->seq);
   if (local_ != nullptr) {
     for (auto it = s->ring.rbegin(); it != s->ring.rend(); ++it) local_->FreePage(*it);
@@ -103,6 +104,9 @@ Status KvStore::Reserve(SequenceState* s, int n) {
 }
 
 void KvStore::Advance(SequenceState* s, int n) {
+  // Tokens from seq.length on were just written: pages holding them may have
+  // held other keys when the blocks were folded (a released sequence refilled).
+  for (PageBlocks& b : s->page_blocks) b.Truncate(s->seq.length);
   global_.Advance(&s->seq, n);
   if (local_ != nullptr) local_->Advance(&s->ring_seq, n);
 }

@@ -62,6 +62,12 @@ Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& pref
   Result<GqaMode> g = ParseGqaMode(f.gqa);
   if (!g.ok()) return bad("gqa", ": " + g.status().message());
   p.quest.gqa = *g;
+  Result<GqaAggregate> a = ParseGqaAggregate(f.gqa_aggregate);
+  if (!a.ok()) return bad("gqa-aggregate", ": " + a.status().message());
+  p.quest.aggregate = *a;
+  Result<SelectPath> sp = ParseSelectPath(f.select);
+  if (!sp.ok()) return bad("select", ": " + sp.status().message());
+  p.quest.select_path = *sp;
   if (f.page_size < KvCacheConfig::kMinPageSize || f.page_size > KvCacheConfig::kMaxPageSize ||
       (f.page_size & (f.page_size - 1))) {
     return bad("page-size", StrFormat("%d: must be a power of two in [%d, %d]", f.page_size,

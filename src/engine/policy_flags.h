@@ -19,6 +19,8 @@ struct PolicyFlags {
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
   int sink_pages = 0;
+  std::string gqa_aggregate = "softmax-sum";
+  std::string select = "auto";  // page selection path: auto | flat | two-level
   std::string kv_type = "f16";
   // Certified Quest (quest/certified_attention.h): read pages until the
   // skipped share is certified <= eps; -1: off (fixed budget).

@@ -30,6 +30,23 @@ TEST(PolicyFlagsTest, SinkPagesMustLeaveRoomWithinTheBudget) {
   EXPECT_NE(Error(f).find("(at most 0 sink pages)"), std::string::npos);
 }
 
+TEST(PolicyFlagsTest, SelectionPathAndAggregateAreNamed) {
+  PolicyFlags f;
+  f.select = "two-level";
+  f.gqa_aggregate = "max";
+  const AttentionPolicy p = MakePolicy(f).value();
+  EXPECT_EQ(p.quest.select_path, SelectPath::kTwoLevel);
+  EXPECT_EQ(p.quest.aggregate, GqaAggregate::kMax);
+  f.select = "blocks";
+  EXPECT_EQ(Error(f),
+            "invalid --select: unknown selection path 'blocks' (expected auto, flat or "
+            "two-level)");
+  f.select = "auto";
+  f.gqa_aggregate = "sum";
+  EXPECT_NE(Error(f).find("invalid --gqa-aggregate: unknown gqa aggregate 'sum'"),
+            std::string::npos);
+}
+
 TEST(PolicyFlagsTest, DenseLayersBeyondTheModelAreRefused) {
   ModelConfig c;
   c.num_layers = 18;

@@ -8,6 +8,7 @@
 #include "src/engine/attention_policy.h"
 #include "src/evict/token_eviction.h"
 #include "src/kv/kv_cache.h"
+#include "src/quest/page_blocks.h"
 
 namespace quest {
 
@@ -19,6 +20,8 @@ struct SequenceState {
   Sequence ring_seq;
   AttentionPolicy policy;
   std::vector<TokenEviction> eviction;  // [layer] keep lists (eviction methods only)
+  // [layer] Quest's two-level index of seq's pages (filled by selection).
+  std::vector<PageBlocks> page_blocks;
   double last_kv_bytes = 0;  // K/V + metadata bytes attention read in the last decode step
 
   int position() const { return seq.length; }

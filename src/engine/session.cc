@@ -63,6 +63,7 @@ Session::Session(const Model& model, const SessionOptions& opts, std::unique_ptr
   state_.ResetEviction(model.config().num_layers);
   forward_.diagnostics().check_attention = opts.check_attention;
   forward_.diagnostics().measure_selection_recall = opts.measure_selection_recall;
+  forward_.diagnostics().compare_selection = opts.compare_selection;
   QE_CHECK(store_->Open(&state_).ok(), "a fresh store has a ring for its one sequence");
 }
 
@@ -75,6 +76,7 @@ int Session::kept_tokens(int layer) const {
 void Session::Reset() {
   store_->pool().Release(&state_.seq);
   state_.ring_seq = Sequence();
+  state_.page_blocks.clear();
   state_.ResetEviction(model_.config().num_layers);
 }
 

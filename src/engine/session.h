@@ -38,6 +38,7 @@ struct SessionOptions {
   // softmax mass the pages chosen by each GQA selection rule hold (see
   // SelectionRecall). Costs a dense attention pass per layer and step.
   bool measure_selection_recall = false;
+  bool compare_selection = false;  // AttentionDiagnostics::compare_selection
 };
 
 class Session {

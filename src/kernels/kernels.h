@@ -52,6 +52,14 @@ void UpdatePageMinMax(const void* key, KvType type, int head_dim, bool first, vo
 void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
                 const int32_t* pages, int num_pages, float* scores);
 
+// Pages [first, first + count) of the list pages[0, num_pages), bit for bit
+// the scores ScorePages gives them over the whole list (its page tiles are
+// kept, so the summation order is the same): two-level selection scores the
+// pages of a few blocks and must rank them as the flat scan does.
+//   scores: [num_q][count]
+void ScorePagesRange(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
+                     const int32_t* pages, int num_pages, int first, int count, float* scores);
+
 // The exponent ExpOfBounds clamps to: exp(80) ~ 5.5e34 exceeds any softmax
 // normaliser of a context (at most its token count), so the clamped mass still
 // gives a tail share of 1 in double.

@@ -1,6 +1,7 @@
 // Quest page scoring: U(p) = sum_i max(q_i * kmax_i, q_i * kmin_i), the upper
 // bound of q.k over every key of page p, for several queries sharing a KV head.
 // Reads 2 * head_dim metadata elements per page: 1/page_size of the K/V bytes.
+#include <algorithm>
 #include <type_traits>
 
 #include "src/kernels/kernels.h"
@@ -94,15 +95,20 @@ HWY_INLINE void ScoreTileOne(const float* HWY_RESTRICT q, const BitsOf<T>* HWY_R
   hn::StoreU(SumLanesTransposed(df, acc), df, scores);
 }
 
+// Scores pages [first, last) of the list pages[0, num_pages) into
+// scores[g * score_stride + j - first]. The tiles are those of the whole list
+// (they start at page 0), so a page's summation order, and its score bit for
+// bit, does not depend on the range it is scored in.
 template <typename T>
 void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
-            const int32_t* HWY_RESTRICT pages, int num_pages, float* HWY_RESTRICT scores) {
+            const int32_t* HWY_RESTRICT pages, int num_pages, int first, int last,
+            float* HWY_RESTRICT scores, int score_stride) {
   const hn::ScalableTag<float> df;
   const int N = static_cast<int>(hn::Lanes(df));
   const int D = kv.head_dim;
   const T* kmax_base = static_cast<const T*>(kv.kmax);
   const T* kmin_base = static_cast<const T*>(kv.kmin);
-  int j = 0;
+  int j = first;
   // Pages in groups, queries in tiles: for GQA (num_q a multiple of QT = N/4)
   // QT queries x 4 pages, for one query N pages. The rest (other query counts,
   // the last pages), one page and query at a time below.
@@ -116,15 +122,35 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
       kmin[p] = kmin_base + off;
     }
   };
+  // Tiles of PT pages from the one holding `first`; one that crosses the
+  // range's ends is scored whole into a local buffer and its pages in range
+  // copied out.
+  HWY_ALIGN float edge[kN * kN];
+  const auto copy_edge = [&](float* dst, int rows, int PT) {
+    for (int h = 0; h < rows; ++h) {
+      for (int p = std::max(j, first); p < std::min(j + PT, last); ++p) {
+        dst[static_cast<size_t>(h) * score_stride + p - first] = edge[h * PT + p - j];
+      }
+    }
+  };
   const auto tiles = [&](auto qt_tag, auto pt_tag) {
     constexpr int QT = decltype(qt_tag)::value, PT = decltype(pt_tag)::value;
-    for (; j + PT <= num_pages; j += PT) {
+    static_assert(QT * PT <= kN * kN, "the edge buffer holds one tile");
+    for (j = first - first % PT; j < last && j + PT <= num_pages; j += PT) {
       const T* kmax[PT];
       const T* kmin[PT];
       gather(PT, kmax, kmin);
+      const bool inside = j >= first && j + PT <= last;
       for (int g = 0; g < num_q; g += QT) {
-        ScoreTile<QT, PT>(q + static_cast<size_t>(g) * q_stride, q_stride, kmax, kmin, D,
-                          scores + static_cast<size_t>(g) * num_pages + j, num_pages);
+        const float* qg = q + static_cast<size_t>(g) * q_stride;
+        if (inside) {
+          ScoreTile<QT, PT>(qg, q_stride, kmax, kmin, D,
+                            scores + static_cast<size_t>(g) * score_stride + j - first,
+                            score_stride);
+        } else {
+          ScoreTile<QT, PT>(qg, q_stride, kmax, kmin, D, edge, PT);
+          copy_edge(scores + static_cast<size_t>(g) * score_stride, QT, PT);
+        }
       }
     }
   };
@@ -132,17 +158,23 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
     if (num_q == 1 && D <= kMaxSignedDim) {
       HWY_ALIGN BitsOf<T> neg[kMaxSignedDim];
       for (int i = 0; i < D; ++i) neg[i] = q[i] < 0.0f ? static_cast<BitsOf<T>>(~0u) : 0;
-      for (; j + kN <= num_pages; j += kN) {
+      constexpr int kTile = std::max(kN, 1);  // kN is 0 on SCALAR (never here)
+      for (j = first - first % kTile; j < last && j + kN <= num_pages; j += kN) {
         const T* kmax[kN];
         const T* kmin[kN];
         gather(kN, kmax, kmin);
-        ScoreTileOne<kN>(q, neg, kmax, kmin, D, scores + j);
+        if (j >= first && j + kN <= last) {
+          ScoreTileOne<kN>(q, neg, kmax, kmin, D, scores + j - first);
+        } else {
+          ScoreTileOne<kN>(q, neg, kmax, kmin, D, edge);
+          copy_edge(scores, 1, kN);
+        }
       }
     } else if (num_q % (kN / 4) == 0) {
       tiles(std::integral_constant<int, kN / 4>(), std::integral_constant<int, 4>());
     }
   }
-  for (; j < num_pages; ++j) {
+  for (j = std::max(j, first); j < last; ++j) {
     const size_t off = kv.MetaOffset(pages[j], kv_head);
     const T* HWY_RESTRICT kmax = kmax_base + off;
     const T* HWY_RESTRICT kmin = kmin_base + off;
@@ -167,18 +199,21 @@ void ScoreT(const float* HWY_RESTRICT q, int num_q, int q_stride, const PagedKv&
         acc0 = hn::Add(
             acc0, hn::Max(hn::Mul(q0, LoadF32(df, kmax + i)), hn::Mul(q0, LoadF32(df, kmin + i))));
       }
-      scores[static_cast<size_t>(g) * num_pages + j] =
+      scores[static_cast<size_t>(g) * score_stride + j - first] =
           hn::GetLane(hn::SumOfLanes(df, hn::Add(acc0, acc1)));
     }
   }
 }
 
 void ScorePagesImpl(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
-                    const int32_t* pages, int num_pages, float* scores) {
+                    const int32_t* pages, int num_pages, int first, int last, float* scores,
+                    int score_stride) {
   if (KvMetaType(kv.type) == KvType::kF16) {
-    ScoreT<uint16_t>(q, num_q, q_stride, kv, kv_head, pages, num_pages, scores);
+    ScoreT<uint16_t>(q, num_q, q_stride, kv, kv_head, pages, num_pages, first, last, scores,
+                     score_stride);
   } else {
-    ScoreT<float>(q, num_q, q_stride, kv, kv_head, pages, num_pages, scores);
+    ScoreT<float>(q, num_q, q_stride, kv, kv_head, pages, num_pages, first, last, scores,
+                  score_stride);
   }
 }
 
@@ -194,7 +229,17 @@ HWY_EXPORT(ScorePagesImpl);
 void ScorePages(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
                 const int32_t* pages, int num_pages, float* scores) {
   QE_DCHECK(kv.head_dim % kHeadDimMultiple == 0, "head_dim %d", kv.head_dim);
-  HWY_DYNAMIC_DISPATCH(ScorePagesImpl)(q, num_q, q_stride, kv, kv_head, pages, num_pages, scores);
+  HWY_DYNAMIC_DISPATCH(ScorePagesImpl)(q, num_q, q_stride, kv, kv_head, pages, num_pages, 0,
+                                       num_pages, scores, num_pages);
+}
+
+void ScorePagesRange(const float* q, int num_q, int q_stride, const PagedKv& kv, int kv_head,
+                     const int32_t* pages, int num_pages, int first, int count, float* scores) {
+  QE_DCHECK(kv.head_dim % kHeadDimMultiple == 0, "head_dim %d", kv.head_dim);
+  QE_DCHECK(first >= 0 && count >= 0 && first + count <= num_pages, "range [%d, +%d) of %d", first,
+            count, num_pages);
+  HWY_DYNAMIC_DISPATCH(ScorePagesImpl)(q, num_q, q_stride, kv, kv_head, pages, num_pages, first,
+                                       first + count, scores, count);
 }
 
 }  // namespace quest

@@ -33,6 +33,25 @@ Result<GqaAggregate> ParseGqaAggregate(const std::string& s) {
       StrFormat("unknown gqa aggregate '%s' (expected max or softmax-sum)", s.c_str()));
 }
 
+Result<SelectPath> ParseSelectPath(const std::string& s) {
+  if (s == "auto") return SelectPath::kAuto;
+  if (s == "flat") return SelectPath::kFlat;
+  if (s == "two-level") return SelectPath::kTwoLevel;
+  return Status::Error(
+      StrFormat("unknown selection path '%s' (expected auto, flat or two-level)", s.c_str()));
+}
+
+const char* Name(SelectPath p) {
+  return p == SelectPath::kAuto ? "auto" : p == SelectPath::kFlat ? "flat" : "two-level";
+}
+
+bool UsesTwoLevel(const QuestParams& params, int group_size, int length) {
+  const bool exact = params.gqa == GqaMode::kPerQueryHead || group_size == 1 ||
+                     params.aggregate == GqaAggregate::kMax;
+  if (!exact || params.select_path == SelectPath::kFlat) return false;
+  return params.select_path == SelectPath::kTwoLevel || length >= kTwoLevelMinTokens;
+}
+
 const char* Name(Semantics s) { return s == Semantics::kPaper ? "paper" : "kernel"; }
 const char* Name(GqaMode m) { return m == GqaMode::kPerKvHead ? "per-kv-head" : "per-query-head"; }
 const char* Name(GqaAggregate a) { return a == GqaAggregate::kMax ? "max" : "softmax-sum"; }
@@ -82,19 +101,32 @@ float KthLargest(const float* scores, int n, int forced, int rank) {
 
 }  // namespace
 
-void SelectTopK(const float* scores, int n, int k, int sink, int forced,
-                std::vector<int32_t>* out) {
-  out->clear();
+TopKPlan PlanTopK(int n, int k, int sink, int forced) {
+  TopKPlan plan;
   k = std::min(k, n);
-  if (k <= 0) return;
+  if (k <= 0) {
+    plan.keep_none = true;
+    return plan;
+  }
   if (forced >= n) forced = -1;
   // Always kept: forced, then the sink indices in order while they fit; the
   // prefix [0, s) is kept whole (forced may lie inside it).
   int used = forced >= 0 ? 1 : 0, s = 0;
   for (; s < std::min(sink, n) && (s == forced || used < k); ++s) used += s != forced;
-  sink = s;
-  if (forced >= 0 && forced < sink) forced = -1;  // kept as part of the prefix
-  const int take = k - used;  // slots left to compete for
+  plan.sink = s;
+  plan.forced = forced >= 0 && forced < s ? -1 : forced;  // else kept as part of the prefix
+  plan.take = k - used;  // slots left to compete for
+  return plan;
+}
+
+void SelectTopK(const float* scores, int n, int k, int sink, int forced,
+                std::vector<int32_t>* out) {
+  out->clear();
+  const TopKPlan plan = PlanTopK(n, k, sink, forced);
+  if (plan.keep_none) return;
+  sink = plan.sink;
+  forced = plan.forced;
+  const int take = plan.take;
   // The competition runs over [sink, n) without forced: the take-th largest
   // score, then one ordered pass keeps everything above it and the
   // lowest-index ties: O(n), and the output comes out sorted.
@@ -138,20 +170,25 @@ void AggregateScores(const float* scores, int G, int n, GqaAggregate how, float 
 }
 
 void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, const Sequence& seq,
-                          const QuestParams& params, int num_threads, PageList* out) {
+                          const QuestParams& params, int num_threads, PageList* out,
+                          PageBlocks* blocks) {
   const int S = kv.page_size;
   const int D = kv.head_dim;
   const int G = num_heads / kv.num_kv_heads;
   const int num_lists = params.gqa == GqaMode::kPerKvHead ? kv.num_kv_heads : num_heads;
   const int n = (seq.length + S - 1) / S;
   const int keep = PagesToKeep(params, S, n);
+  stats_ = SelectStats();
   if (seq.length <= params.budget || keep >= n) {  // fits the budget: dense, no scoring
     *out = DensePageList(seq, S, num_lists);
     return;
   }
   num_threads = std::max(1, num_threads);
+  const bool two_level = blocks != nullptr && UsesTwoLevel(params, G, seq.length);
+  if (two_level) blocks->Update(kv, seq, num_threads);
   scratch_.resize(num_threads);
   kept_.resize(num_lists);
+  counts_.assign(num_lists, TwoLevelCounts());
   const int forced = params.semantics == Semantics::kKernel ? n - 1 : -1;
 #pragma omp parallel for num_threads(num_threads) schedule(dynamic, 1)
   for (int l = 0; l < num_lists; ++l) {
@@ -159,9 +196,15 @@ void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, cons
     const bool shared = params.gqa == GqaMode::kPerKvHead;
     const int num_q = shared ? G : 1;
     const int kv_head = shared ? l : l / G;
+    const float* ql = q + static_cast<size_t>(shared ? l * G : l) * D;
+    if (two_level) {
+      SelectTopKTwoLevel(ql, num_q, kv, kv_head, seq.pages.data(), n, *blocks, keep,
+                         params.sink_pages, forced, &s.two_level, &kept_[l], &counts_[l]);
+      continue;
+    }
     s.scores.resize(static_cast<size_t>(num_q) * n);
-    ScorePages(q + static_cast<size_t>(shared ? l * G : l) * D, num_q, D, kv, kv_head,
-               seq.pages.data(), n, s.scores.data());
+    ScorePages(ql, num_q, D, kv, kv_head, seq.pages.data(), n, s.scores.data());
+    counts_[l].pages_scored = n;
     const float* agg = s.scores.data();
     if (num_q > 1) {
       s.agg.resize(n);
@@ -170,6 +213,14 @@ void PageSelector::Select(const float* q, int num_heads, const PagedKv& kv, cons
     }
     SelectTopK(agg, n, keep, params.sink_pages, forced, &kept_[l]);
   }
+  stats_.two_level = two_level;
+  stats_.scored = true;
+  for (const TwoLevelCounts& c : counts_) {
+    stats_.pages_scored += c.pages_scored;
+    stats_.blocks_scored += c.blocks_scored;
+  }
+  stats_.metadata_bytes = (stats_.pages_scored + stats_.blocks_scored) * 2 * D *
+                          static_cast<int64_t>(KvElementBytes(KvMetaType(kv.type)));
   out->indptr.assign(1, 0);
   out->indices.clear();
   out->last_page_len.clear();

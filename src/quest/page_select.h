@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "src/kernels/paged_kv.h"
 #include "src/kv/kv_cache.h"
+#include "src/quest/page_blocks.h"
+#include "src/quest/two_level_select.h"
 #include "src/util/check.h"
 
 namespace quest {
@@ -31,6 +34,23 @@ enum class GqaAggregate {
   kSoftmaxSum,  // sum_g softmax_p(scale * U_g(p)): heads weigh equally whatever their scale
 };
 
+// How pages are scored: every page (flat), or blocks of pages first and the
+// pages of the blocks that can hold a selected page (two-level,
+// two_level_select.h). Both select the same pages; two-level applies where
+// that holds exactly: one query per list or the max aggregate (softmax-sum
+// normalises over every page's score, so it needs them all).
+enum class SelectPath {
+  kAuto,      // two-level from kTwoLevelMinTokens of context on
+  kFlat,
+  kTwoLevel,  // wherever it is exact, whatever the context
+};
+
+// Where two-level selection starts to pay: nowhere measured yet. Up to 1M
+// tokens it reads less metadata but takes longer than the flat scan on this
+// machine (docs/DESIGN.md, "Two-level selection"), so auto stays flat and
+// two-level is opt-in.
+inline constexpr int kTwoLevelMinTokens = std::numeric_limits<int>::max();
+
 struct QuestParams {
   int budget = 2048;  // tokens
   // kKernel by default: a decode token always attends to its own page. With
@@ -52,18 +72,34 @@ struct QuestParams {
   // dense, SmolLM2 6K 0.0284 -> 0.0065, Gemma 3 270M 8K 0.0246 -> 0.0193
   // (docs/EVAL.md, "The attention sink").
   int sink_pages = 0;
+  SelectPath select_path = SelectPath::kAuto;
+  int block_pages = PageBlocks::kDefaultBlockPages;  // pages per block of the two-level index
 };
 
 Result<Semantics> ParseSemantics(const std::string& s);
 Result<GqaMode> ParseGqaMode(const std::string& s);
 Result<GqaAggregate> ParseGqaAggregate(const std::string& s);
+Result<SelectPath> ParseSelectPath(const std::string& s);
 const char* Name(Semantics s);
 const char* Name(GqaMode m);
 const char* Name(GqaAggregate a);
+const char* Name(SelectPath p);
 
 // Pages read per list for a sequence of num_pages pages; num_pages itself when
 // the context fits the budget (dense: no scoring at all).
 int PagesToKeep(const QuestParams& params, int page_size, int num_pages);
+
+// What SelectTopK keeps before looking at a score: the prefix [0, sink) and
+// forced (-1 when none or inside the prefix), and how many indices (take)
+// compete over [sink, n) without forced. k <= 0 or n == 0: nothing (take 0,
+// keep_none).
+struct TopKPlan {
+  int sink = 0;
+  int forced = -1;
+  int take = 0;
+  bool keep_none = false;
+};
+TopKPlan PlanTopK(int n, int k, int sink, int forced);
 
 // Indices of the k largest scores (ties: lower index first), in ascending
 // order, by O(n) selection. Indices [0, sink) and forced (if >= 0) are always
@@ -76,22 +112,40 @@ void SelectTopK(const float* scores, int n, int k, int sink, int forced,
 void AggregateScores(const float* scores, int G, int n, GqaAggregate how, float scale,
                      float* agg);
 
+// What the last Select read to choose its pages.
+struct SelectStats {
+  bool two_level = false;
+  bool scored = false;         // false: the context fit the budget (dense)
+  int64_t pages_scored = 0;    // over all lists
+  int64_t blocks_scored = 0;   // over all lists (two-level only)
+  int64_t metadata_bytes = 0;  // kmax + kmin of the pages and blocks scored
+};
+
+// Whether Select takes the two-level path for these parameters and context.
+bool UsesTwoLevel(const QuestParams& params, int group_size, int length);
+
 // Scores and selects the pages of seq for every list. Reuse one selector across
 // steps: it keeps its scratch.
 class PageSelector {
  public:
   //   q: [num_heads][head_dim] post-RoPE queries of this layer.
+  //   blocks: this sequence's block index for this layer, updated here (null:
+  //   the flat scan always).
   void Select(const float* q, int num_heads, const PagedKv& kv, const Sequence& seq,
-              const QuestParams& params, int num_threads, PageList* out);
+              const QuestParams& params, int num_threads, PageList* out,
+              PageBlocks* blocks = nullptr);
+  const SelectStats& last_stats() const { return stats_; }
 
  private:
   struct Scratch {
     std::vector<float> scores;  // [G][n]
     std::vector<float> agg;     // [n]
-    std::vector<int32_t> keep;  // selected logical pages
+    TwoLevelScratch two_level;
   };
   std::vector<Scratch> scratch_;  // [thread]
   std::vector<std::vector<int32_t>> kept_;  // [list] logical pages
+  std::vector<TwoLevelCounts> counts_;      // [list]
+  SelectStats stats_;
 };
 
 }  // namespace quest

@@ -12,6 +12,7 @@ Cli MakeCli() {
   CLI::App* bench = app.add_subcommand("bench", "benchmarks");
   bench->require_subcommand(1);
   cli.commands.push_back(AddBenchAttentionCommand(bench));
+  cli.commands.push_back(AddBenchSelectCommand(bench));
 #ifdef QUEST_HAVE_MODEL_RUNTIME
   cli.commands.push_back(AddGenerateCommand(&app));
   cli.commands.push_back(AddServeCommand(&app));

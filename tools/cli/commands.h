@@ -25,6 +25,7 @@ Command AddMakeModelCommand(CLI::App* app);
 Command AddBenchDecodeCommand(CLI::App* bench);
 Command AddBenchPrefillCommand(CLI::App* bench);
 Command AddBenchRecallCommand(CLI::App* bench);
+Command AddBenchSelectCommand(CLI::App* bench);
 std::vector<Command> AddEvalCommands(CLI::App* app);
 
 }  // namespace quest

@@ -11,6 +11,13 @@ void AddPolicyFlags(CLI::App* app, PolicyFlags* f) {
   app->add_option("--page-size", f->page_size, "KV page size in tokens")->capture_default_str();
   app->add_option("--semantics", f->semantics, "paper | kernel")->capture_default_str();
   app->add_option("--gqa", f->gqa, "per-kv-head | per-query-head")->capture_default_str();
+  app->add_option("--gqa-aggregate", f->gqa_aggregate,
+                  "per-kv-head page score: softmax-sum | max")
+      ->capture_default_str();
+  app->add_option("--select", f->select,
+                  "page selection: auto | flat | two-level (page blocks; same pages, with "
+                  "per-query-head or max)")
+      ->capture_default_str();
   app->add_option("--sink-pages", f->sink_pages,
                   "Quest: first pages always kept (the attention sink; 0 = the paper's selection)")
       ->capture_default_str();
