@@ -19,6 +19,7 @@
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
 #include "src/kernels/quant/dot_q4_0-inl.h"
+#include "src/kernels/quant/mul_add_lane-inl.h"
 #include "src/kernels/quant/quantize_x-inl.h"
 #include "src/kernels/reduce-inl.h"
 
@@ -145,8 +146,8 @@ void DotBlocks32Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quan
       const float sdx = scale[s * blocks + k];
       const auto sum = hn::ConvertTo(df, CapturedDot(c, 0, 32, x16[s] + k * 32));
       acc0[s] = hn::MulAdd(hn::Set(df, sdx), sum, acc0[s]);
-      tail[s] -= sdx * Block::kZero * x[s]->xsum16[k];
-      if constexpr (Block::kHasMin) tail[s] += HalfAt(b + 2) * x[s]->xsum32[k];
+      tail[s] = NegMulAddLane(sdx * Block::kZero, x[s]->xsum16[k], tail[s]);
+      if constexpr (Block::kHasMin) tail[s] = MulAddLane(HalfAt(b + 2), x[s]->xsum32[k], tail[s]);
     }
   }
   for (size_t s = 0; s < S; ++s) {
@@ -217,8 +218,8 @@ void DotQ4_0Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   for (; k < blocks; ++k) {
     const uint8_t* HWY_RESTRICT b = row + k * kBytes;
     for (size_t s = 0; s < S; ++s) {
-      total[s] +=
-          HalfAt(b) * x[s]->dx[k] * static_cast<float>(BlockDotQ4_0(b + 2, k, x[s]->x8.get()));
+      total[s] = MulAddLane(HalfAt(b) * x[s]->dx[k],
+                            static_cast<float>(BlockDotQ4_0(b + 2, k, x[s]->x8.get())), total[s]);
     }
   }
   for (size_t s = 0; s < S; ++s) y[s * y_stride] = total[s];
@@ -293,10 +294,11 @@ void DotBlocksKBatch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quant
         const int16_t* HWY_RESTRICT x16 = xs.x16.get() + base;
         const auto sum0 = hn::ConvertTo(df, CapturedDot(rec, start0, kLen, x16));
         acc0[s] = hn::MulAdd(hn::Set(df, rec.scale[e] * xs.dx[xb0]), sum0, acc0[s]);
-        if constexpr (Block::kHasMin) corr0[s] += rec.bias[e] * xs.xsum32[xb0];
+        if constexpr (Block::kHasMin) corr0[s] = MulAddLane(rec.bias[e], xs.xsum32[xb0], corr0[s]);
         const auto sum1 = hn::ConvertTo(df, CapturedDot(rec, start1, kLen, x16));
         acc1[s] = hn::MulAdd(hn::Set(df, rec.scale[e + 1] * xs.dx[xb1]), sum1, acc1[s]);
-        if constexpr (Block::kHasMin) corr1[s] += rec.bias[e + 1] * xs.xsum32[xb1];
+        if constexpr (Block::kHasMin)
+          corr1[s] = MulAddLane(rec.bias[e + 1], xs.xsum32[xb1], corr1[s]);
       }
     }
   }

@@ -22,6 +22,7 @@
 #include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/mul_add_lane-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace quest {
@@ -167,7 +168,7 @@ float DotQ4_0(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX8&
   // The last blocks (all of them without the pair path) one at a time.
   for (; k < blocks; ++k) {
     const uint8_t* HWY_RESTRICT b = row + k * kBytes;
-    total += HalfAt(b) * x.dx[k] * static_cast<float>(BlockDotQ4_0(b + 2, k, x8));
+    total = MulAddLane(HalfAt(b) * x.dx[k], static_cast<float>(BlockDotQ4_0(b + 2, k, x8)), total);
   }
   return total;
 }

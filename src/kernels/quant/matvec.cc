@@ -17,9 +17,10 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
-#include "src/kernels/quant/dot_q4_0-inl.h"
-#include "src/kernels/quant/quantize_x-inl.h"
 #include "src/kernels/quant/dot_batch-inl.h"
+#include "src/kernels/quant/dot_q4_0-inl.h"
+#include "src/kernels/quant/mul_add_lane-inl.h"
+#include "src/kernels/quant/quantize_x-inl.h"
 #include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -86,7 +87,10 @@ struct DotSink {
     acc = hn::MulAdd(hn::Set(df, scale * dx[start / kXBlock]), sum, acc);
     B0<kSlot>() = B1<kSlot>() = hn::Zero(D32());
     // The types with a bias all have 32-value sub-blocks.
-    if constexpr (kHasMin) ((kSlot & 1) ? corr1 : corr0) += bias * xsum32[start / kXBlock];
+    if constexpr (kHasMin) {
+      float& corr = (kSlot & 1) ? corr1 : corr0;
+      corr = MulAddLane(bias, xsum32[start / kXBlock], corr);
+    }
   }
   HWY_INLINE float Sum() const {
     return hn::GetLane(hn::SumOfLanes(DF32(), hn::Add(acc0, acc1))) + (corr0 + corr1);
@@ -219,7 +223,7 @@ float DotPlain(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, size_t n) {
   }
   for (; i + N <= n; i += N) a0 = hn::MulAdd(LoadPlain(df, w + i), hn::LoadU(df, x + i), a0);
   float t = 0.0f;
-  for (; i < n; ++i) t += ScalarAt(w + i) * x[i];
+  for (; i < n; ++i) t = MulAddLane(ScalarAt(w + i), x[i], t);
   return hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)))) + t;
 }
 
@@ -268,10 +272,10 @@ void DotPlain4(const T* HWY_RESTRICT w, size_t row_stride, const float* HWY_REST
   }
   float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
   for (; i < n; ++i) {
-    t0 += ScalarAt(w0 + i) * x[i];
-    t1 += ScalarAt(w1 + i) * x[i];
-    t2 += ScalarAt(w2 + i) * x[i];
-    t3 += ScalarAt(w3 + i) * x[i];
+    t0 = MulAddLane(ScalarAt(w0 + i), x[i], t0);
+    t1 = MulAddLane(ScalarAt(w1 + i), x[i], t1);
+    t2 = MulAddLane(ScalarAt(w2 + i), x[i], t2);
+    t3 = MulAddLane(ScalarAt(w3 + i), x[i], t3);
   }
   y[0] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a0, b0))) + t0;
   y[1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a1, b1))) + t1;
@@ -351,8 +355,8 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
     const float sdx = HalfAt(b) * x.dx[k];
     s.scale[0] = sdx;
     DecodeInto<Block, 0>(b, k * Block::kValues, s);
-    tail -= sdx * Block::kZero * x.xsum16[k];
-    if constexpr (Block::kHasMin) tail += HalfAt(b + 2) * x.xsum32[k];
+    tail = NegMulAddLane(sdx * Block::kZero, x.xsum16[k], tail);
+    if constexpr (Block::kHasMin) tail = MulAddLane(HalfAt(b + 2), x.xsum32[k], tail);
   }
   const auto total = hn::Add(hn::NegMulAdd(hn::Set(df, static_cast<float>(Block::kZero)), zero_acc,
                                            hn::Add(s.acc0, s.acc1)),
