@@ -170,16 +170,7 @@ void DotQ4_0Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
   for (size_t s = 0; s < S; ++s) total[s] = 0.0f;
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   const hn::Full256<float> df;
-  const hn::Full256<uint8_t> du8;
-  const hn::Full256<int8_t> di8;
-  const hn::Full128<uint8_t> du8h;
   const hn::Full128<hwy::float16_t> dh;
-  const hn::Full256<uint16_t> du16;
-  HWY_ALIGN static constexpr int32_t kPick[4][8] = {{0, 0, 0, 0, 1, 1, 1, 1},
-                                                    {2, 2, 2, 2, 3, 3, 3, 3},
-                                                    {4, 4, 4, 4, 5, 5, 5, 5},
-                                                    {6, 6, 6, 6, 7, 7, 7, 7}};
-  const auto mask = hn::Set(du8, 0xF);
   using VF = hn::Vec<decltype(df)>;
   VF acc0[S], acc1[S], zero_acc[S], sc[S];
   for (size_t s = 0; s < S; ++s) acc0[s] = acc1[s] = zero_acc[s] = hn::Zero(df);
@@ -194,16 +185,11 @@ void DotQ4_0Batch(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
     }
     // Pair i of the group (blocks k + 2i, k + 2i + 1) into accumulator i % 2.
     for (size_t i = 0; i < 4; ++i) {
-      const uint8_t* HWY_RESTRICT a = b + 2 * i * kBytes;
-      const auto w = hn::Combine(du8, hn::LoadU(du8h, a + kBytes + 2), hn::LoadU(du8h, a + 2));
-      const auto lo = hn::And(w, mask);
-      const auto hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, w))), mask);
-      const auto pick = hn::SetTableIndices(df, kPick[i]);
+      const NibblePair nibbles = LoadNibblePair(b + 2 * i * kBytes);
+      const auto pick = hn::SetTableIndices(df, kPairScaleLanes[i]);
       const size_t p = k / 2 + i;
       for (size_t s = 0; s < S; ++s) {
-        const int8_t* HWY_RESTRICT x8 = x[s]->x8.get();
-        const auto sum = hn::ConvertTo(
-            df, DotU4I8x2(lo, hn::LoadU(di8, x8 + p * 64), hi, hn::LoadU(di8, x8 + p * 64 + 32)));
+        const auto sum = PairSums(nibbles, x[s]->x8.get(), p);
         auto& acc = (i & 1) ? acc1[s] : acc0[s];
         acc = hn::MulAdd(sum, hn::TableLookupLanes(sc[s], pick), acc);
       }
