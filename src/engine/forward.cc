@@ -252,10 +252,10 @@ void Forward::AttendDecode(int i, int layer, int pos, const float* q, float* out
     return;
   }
   const AttentionPolicy& p = s.policy;
-  const bool sparse = p.method != AttentionMethod::kDense && layer >= p.dense_layers;
+  bool sparse = p.method != AttentionMethod::kDense && layer >= p.dense_layers;
   if (sparse && IsEviction(p.method)) {
-    AttendEvicting(i, layer, pos, q, out);
-    return;
+    if (AttendEvicting(i, layer, pos, q, out)) return;
+    sparse = false;
   }
   if (sparse && p.method == AttentionMethod::kQuest && p.certify.enabled()) {
     AttendCertified(i, layer, q, out);
@@ -337,7 +337,7 @@ void Forward::AttendCertified(int i, int layer, const float* q, float* out) {
   }
 }
 
-void Forward::AttendEvicting(int i, int layer, int pos, const float* q, float* out) {
+bool Forward::AttendEvicting(int i, int layer, int pos, const float* q, float* out) {
   const ModelConfig& c = model_.config();
   SequenceState& s = *items_[i]->state;
   const PagedKv kv = store_->View(layer);
@@ -347,6 +347,12 @@ void Forward::AttendEvicting(int i, int layer, int pos, const float* q, float* o
   // Eviction starts at the first decode step, from the dense prefill's cache.
   if (!ev.initialized()) ev.Init(c.num_kv_heads, pos);
   ev.Append(pos);
+  // StreamingLLM and TOVA change nothing until the context outgrows the
+  // budget, so they attend as dense does until then, bit for bit: a run forked
+  // from a dense one at the budget (`quest eval ppl`) is then exactly the
+  // method run from the start, not merely close to it, where a rounding
+  // difference could tip a near-tie in TOVA's first evictions.
+  if (ev.AttendsEverything(pos + 1)) return false;
   const Sequence& view = views_[i];
   window_.indptr.assign(1, 0);
   window_.slots.clear();
@@ -358,6 +364,7 @@ void Forward::AttendEvicting(int i, int layer, int pos, const float* q, float* o
   diag_.checked_sparse += diag_.check_attention;
   s.last_kv_bytes += static_cast<double>(window_.slots.size()) * KvRowBytes(c, kv.type);
   ev.Update(probs_, c.num_heads);
+  return true;
 }
 
 void Forward::AttendWindow(const PagedKv& kv, const float* q, float* out,

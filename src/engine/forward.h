@@ -45,7 +45,10 @@ class Forward {
  private:
   // Attention of one decode token of item i (absolute position pos) in layer l.
   void AttendDecode(int i, int layer, int pos, const float* q, float* out);
-  void AttendEvicting(int i, int layer, int pos, const float* q, float* out);
+  // Adds the token to the layer's keep lists and attends over them; false,
+  // attending nothing, when the lists hold every token and this step evicts
+  // none (then the dense path attends).
+  bool AttendEvicting(int i, int layer, int pos, const float* q, float* out);
   void AttendCertified(int i, int layer, const float* q, float* out);
   // AttendTokens over window_ (a sliding window or a keep list).
   void AttendWindow(const PagedKv& kv, const float* q, float* out,

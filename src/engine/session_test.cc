@@ -1,7 +1,7 @@
 // The model runtime on the real models (label `model`): Quest (and the oracle
-// page selection) with a budget covering the context is exactly dense, and past
-// the budget reads less and stays close to dense (the eviction baselines: up
-// to float rounding); a forked session continues exactly like its original; Quest's SIMD attention
+// page selection) with a budget covering the context is exactly dense (the
+// eviction baselines too, H2O up to float rounding), and past the budget reads
+// less and stays close to dense; a forked session continues exactly like its original; Quest's SIMD attention
 // equals the scalar reference over the same selected pages inside the whole model; bad input is
 // refused with a named error.
 #include "src/engine/session.h"
@@ -261,11 +261,20 @@ TEST_P(SessionModelTest, EvictionWithBudgetCoveringContextEqualsDense) {
     ev.attention.quest.budget = 192;
     ev.attention.dense_layers = 0;
     const auto b = RunSteps(*m, ev, prompt, 6);
-    // The token-list kernel sums in another order than the page kernel: equal
-    // up to float rounding, compounded over the layers (measured <= 0.015).
+    if (method != AttentionMethod::kH2O) {
+      // Holding every token and evicting none, they take the dense path.
+      for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << Name(method) << " step " << i;
+      continue;
+    }
+    // H2O attends through the token-list kernel from the first step (its
+    // scores start there), which sums in another order than the page kernel:
+    // equal up to float rounding, compounded over the layers. Measured 0.021
+    // (Gemma 3) and 0.006 (SmolLM2), and 0.025 and 0.018 with MatVec's scalar
+    // a * b + c unfused; one wrong token read in every step moves them by
+    // 0.6 to 14.
     for (size_t i = 0; i < a.size(); ++i) {
       for (size_t j = 0; j < a[i].size(); ++j) {
-        ASSERT_NEAR(a[i][j], b[i][j], 0.02 + 1e-3 * std::fabs(a[i][j]))
+        ASSERT_NEAR(a[i][j], b[i][j], 0.05 + 1e-3 * std::fabs(a[i][j]))
             << Name(method) << " step " << i << " logit " << j;
       }
     }
@@ -318,11 +327,12 @@ TEST_P(SessionModelTest, EvictionKeepsTheBudgetAndMatchesTheReference) {
 
 // `quest eval ppl` decodes densely up to each method's budget and forks there
 // (Quest, StreamingLLM and TOVA keep no state before the context outgrows the
-// budget). That must score every token as running the method from the first
-// token does: exactly for Quest (its in-budget path is the dense one), up to
-// float rounding for the eviction baselines (their in-budget attention sums
-// in another order). H2O's scores accumulate from the start, so the harness
-// runs it whole; forking it late would change its result, as shown here.
+// budget). That must score every token exactly as running the method from the
+// first token does: their in-budget path is the dense one. Close would not be
+// enough: a rounding difference can tip a near-tie in TOVA's evictions, after
+// which the two keep different tokens. H2O's scores accumulate from the start,
+// so the harness runs it whole; forking it late would change its result, as
+// shown here.
 TEST_P(SessionModelTest, ForkingFromDenseAtTheBudgetEqualsRunningTheMethodThroughout) {
   auto m = LoadOrFail(GetParam());
   ASSERT_NE(m, nullptr);
@@ -355,14 +365,11 @@ TEST_P(SessionModelTest, ForkingFromDenseAtTheBudgetEqualsRunningTheMethodThroug
     }
     std::printf("%s %s: fork vs whole, max |logit difference| %.3g\n", GetParam(), Name(method),
                 worst);
-    if (method == AttentionMethod::kQuest) {
-      EXPECT_EQ(worst, 0.0);
-    } else if (method == AttentionMethod::kH2O) {
+    if (method == AttentionMethod::kH2O) {
       // Measured 5.7 (SmolLM2) and 69 (Gemma 3).
       EXPECT_GT(worst, 1.0) << "H2O forked late would match: the harness need not run it whole";
     } else {
-      // Measured 0.013-0.027 over 24 steps of f16 KV and 18-30 layers.
-      EXPECT_LT(worst, 0.1) << Name(method) << ": the fork at the budget changes the scores";
+      EXPECT_EQ(worst, 0.0) << Name(method) << ": the fork at the budget changes the scores";
     }
   }
 }

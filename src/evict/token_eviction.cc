@@ -25,6 +25,16 @@ void TokenEviction::Append(int32_t pos) {
   }
 }
 
+bool TokenEviction::AttendsEverything(int length) const {
+  if (method_ == Eviction::kH2O || length > budget_) return false;
+  // A list holds ascending distinct positions below length: all of them iff
+  // it has length entries.
+  for (const auto& k : kept_) {
+    if (static_cast<int>(k.size()) != length) return false;
+  }
+  return true;
+}
+
 void TokenEviction::Compact(int l, const std::vector<char>& keep) {
   size_t j = 0;
   for (size_t i = 0; i < kept_[l].size(); ++i) {

@@ -36,6 +36,10 @@ class TokenEviction {
   void Update(const std::vector<std::vector<float>>& probs, int num_heads);
 
   bool needs_probs() const { return method_ != Eviction::kStreaming; }
+  // Whether attention over the lists is dense attention this step: every list
+  // holds every position [0, length) and none will be evicted, with no scores
+  // to accumulate (StreamingLLM and TOVA within the budget; never H2O).
+  bool AttendsEverything(int length) const;
 
  private:
   void EvictStreaming(int l);

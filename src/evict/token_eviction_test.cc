@@ -28,6 +28,29 @@ TEST(TokenEviction, StreamingKeepsSinksAndRecentWindow) {
   EXPECT_EQ(e.kept(0), (std::vector<int32_t>{0, 1, 7, 8, 9, 10}));
 }
 
+// Attention over the lists is dense attention (the forward pass takes the
+// dense path) only while they hold every token and none is due to go, and
+// never for H2O, whose scores accumulate from the first step.
+TEST(TokenEviction, AttendsEverythingOnlyWithinBudgetAndNeverForH2O) {
+  for (Eviction m : {Eviction::kStreaming, Eviction::kTova}) {
+    TokenEviction e(m, 6, 2);
+    e.Init(2, 5);
+    e.Append(5);
+    EXPECT_TRUE(e.AttendsEverything(6));
+    EXPECT_FALSE(e.AttendsEverything(7));  // a position the lists lack
+    e.Append(6);
+    EXPECT_FALSE(e.AttendsEverything(7));  // over the budget: one goes this step
+    std::vector<std::vector<float>> probs(2, std::vector<float>(7, 1.0f / 7));
+    e.Update(probs, 2);
+    e.Append(7);
+    EXPECT_FALSE(e.AttendsEverything(8));
+  }
+  TokenEviction h2o(Eviction::kH2O, 8, 4);
+  h2o.Init(2, 5);
+  h2o.Append(5);
+  EXPECT_FALSE(h2o.AttendsEverything(6));
+}
+
 TEST(TokenEviction, NothingEvictedWithinBudget) {
   for (Eviction m : {Eviction::kStreaming, Eviction::kH2O, Eviction::kTova}) {
     TokenEviction e(m, 8, 4);

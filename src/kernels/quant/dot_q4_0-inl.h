@@ -22,6 +22,7 @@
 #include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/mul_add_lane-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace quest {
@@ -105,6 +106,36 @@ HWY_INLINE hn::Vec256<int32_t> DotU4I8x2(hn::Vec256<uint8_t> lo, hn::Vec256<int8
                                      _mm256_maddubs_epi16(hi.raw, xhi.raw));
   return hn::Vec256<int32_t>{_mm256_madd_epi16(p, _mm256_set1_epi16(1))};
 }
+
+// A pair of Q4_0 blocks (A at a, B right after it): their 32 nibble bytes in
+// one vector, A's in the lower half, split into low and high nibbles.
+struct NibblePair {
+  hn::Vec256<uint8_t> lo, hi;
+};
+HWY_INLINE NibblePair LoadNibblePair(const uint8_t* HWY_RESTRICT a) {
+  const hn::Full256<uint8_t> du8;
+  const hn::Full128<uint8_t> du8h;
+  const hn::Full256<uint16_t> du16;
+  const auto mask = hn::Set(du8, 0xF);
+  const auto w = hn::Combine(du8, hn::LoadU(du8h, a + 18 + 2), hn::LoadU(du8h, a + 2));
+  const auto high = hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, w)));
+  return {hn::And(w, mask), hn::And(high, mask)};
+}
+
+// The pair's 8 sums with x8's pair p, as f32: A's in lanes 0-3, B's in 4-7.
+HWY_INLINE hn::Vec256<float> PairSums(const NibblePair& n, const int8_t* HWY_RESTRICT x8,
+                                      size_t p) {
+  const hn::Full256<int8_t> di8;
+  return hn::ConvertTo(hn::Full256<float>(), DotU4I8x2(n.lo, hn::LoadU(di8, x8 + p * 64), n.hi,
+                                                       hn::LoadU(di8, x8 + p * 64 + 32)));
+}
+
+// TableLookupLanes indices that give pair i of a group of 8 blocks the
+// scales of its lanes: [s(2i) x 4, s(2i + 1) x 4].
+HWY_ALIGN constexpr int32_t kPairScaleLanes[4][8] = {{0, 0, 0, 0, 1, 1, 1, 1},
+                                                     {2, 2, 2, 2, 3, 3, 3, 3},
+                                                     {4, 4, 4, 4, 5, 5, 5, 5},
+                                                     {6, 6, 6, 6, 7, 7, 7, 7}};
 #endif
 
 // sum_c w[c] x[c] for a Q4_0 row. x86: per group of 8 blocks, the scales
@@ -123,28 +154,14 @@ float DotQ4_0(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX8&
   const char* HWY_RESTRICT next = reinterpret_cast<const char*>(row) + blocks * kBytes;
   size_t fetched = 0;
   const hn::Full256<float> df;
-  const hn::Full256<uint8_t> du8;
-  const hn::Full256<int8_t> di8;
-  const hn::Full128<uint8_t> du8h;
   const hn::Full128<hwy::float16_t> dh;
-  const hn::Full256<uint16_t> du16;
-  HWY_ALIGN static constexpr int32_t kPick[4][8] = {{0, 0, 0, 0, 1, 1, 1, 1},
-                                                    {2, 2, 2, 2, 3, 3, 3, 3},
-                                                    {4, 4, 4, 4, 5, 5, 5, 5},
-                                                    {6, 6, 6, 6, 7, 7, 7, 7}};
-  const auto pick0 = hn::SetTableIndices(df, kPick[0]);
-  const auto pick1 = hn::SetTableIndices(df, kPick[1]);
-  const auto pick2 = hn::SetTableIndices(df, kPick[2]);
-  const auto pick3 = hn::SetTableIndices(df, kPick[3]);
-  const auto mask = hn::Set(du8, 0xF);
+  const auto pick0 = hn::SetTableIndices(df, kPairScaleLanes[0]);
+  const auto pick1 = hn::SetTableIndices(df, kPairScaleLanes[1]);
+  const auto pick2 = hn::SetTableIndices(df, kPairScaleLanes[2]);
+  const auto pick3 = hn::SetTableIndices(df, kPairScaleLanes[3]);
   auto acc0 = hn::Zero(df), acc1 = hn::Zero(df), zero_acc = hn::Zero(df);
-  // Blocks a and a + 1 (pair p): their 8 sums, A's in lanes 0-3, B's in 4-7.
   const auto pair = [&](const uint8_t* HWY_RESTRICT a, size_t p) {
-    const auto w = hn::Combine(du8, hn::LoadU(du8h, a + kBytes + 2), hn::LoadU(du8h, a + 2));
-    const auto lo = hn::And(w, mask);
-    const auto hi = hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(du16, w))), mask);
-    return hn::ConvertTo(
-        df, DotU4I8x2(lo, hn::LoadU(di8, x8 + p * 64), hi, hn::LoadU(di8, x8 + p * 64 + 32)));
+    return PairSums(LoadNibblePair(a), x8, p);
   };
   for (; k + 8 <= blocks; k += 8) {
     const uint8_t* HWY_RESTRICT b = row + k * kBytes;
@@ -167,7 +184,7 @@ float DotQ4_0(const uint8_t* HWY_RESTRICT row, size_t blocks, const QuantizedX8&
   // The last blocks (all of them without the pair path) one at a time.
   for (; k < blocks; ++k) {
     const uint8_t* HWY_RESTRICT b = row + k * kBytes;
-    total += HalfAt(b) * x.dx[k] * static_cast<float>(BlockDotQ4_0(b + 2, k, x8));
+    total = MulAddLane(HalfAt(b) * x.dx[k], static_cast<float>(BlockDotQ4_0(b + 2, k, x8)), total);
   }
   return total;
 }

@@ -17,7 +17,10 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/dot_batch-inl.h"
 #include "src/kernels/quant/dot_q4_0-inl.h"
+#include "src/kernels/quant/mul_add_lane-inl.h"
+#include "src/kernels/quant/quantize_x-inl.h"
 #include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -29,58 +32,6 @@ using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
 // ---------------------------------------------------------------- sinks
-
-// x, quantized once per MatVec call for the block types but Q4_0 (whose dot,
-// dot_q4_0-inl.h, takes 8-bit x): per 32 values,
-// x16 = round(x / dx) with dx = max |x| / 32767, so |x - dx * x16| <= dx / 2
-// (a relative error of 1.5e-5 of the block's largest |x|, ~500x finer than
-// ggml's q8 activations). This lets the dot products multiply i16 x i16 -> i32
-// pairs (pmaddwd), half the vector ops of converting every weight to f32.
-constexpr size_t kXBlock = 32;
-
-struct QuantizedX {
-  hwy::AlignedFreeUniquePtr<int16_t[]> x16;  // [cols]
-  std::vector<float> dx;                     // [cols / 32]
-  std::vector<float> xsum32;                 // [cols / 32]: f32 sums, for the mins
-  std::vector<float> xsum16;                 // [cols / 32]: sums of x16 (exact), for kZero
-};
-
-QuantizedX QuantizeX(const float* HWY_RESTRICT x, size_t cols, bool need_sums) {
-  const hn::CappedTag<float, 16> df;
-  const hn::Rebind<int32_t, decltype(df)> di32;
-  const hn::Rebind<int16_t, decltype(df)> di16;
-  const size_t N = hn::Lanes(df);
-  QuantizedX q{hwy::AllocateAligned<int16_t>(cols),
-               std::vector<float>(cols / kXBlock),
-               {},
-               std::vector<float>(cols / kXBlock)};
-  for (size_t b = 0; b < cols / kXBlock; ++b) {
-    const float* xb = x + b * kXBlock;
-    auto amax = hn::Zero(df);
-    for (size_t i = 0; i < kXBlock; i += N) amax = hn::Max(amax, hn::Abs(hn::LoadU(df, xb + i)));
-    const float m = hn::GetLane(hn::MaxOfLanes(df, amax));
-    q.dx[b] = m / 32767.0f;
-    const auto inv = hn::Set(df, m > 0.0f ? 32767.0f / m : 0.0f);
-    auto sum16 = hn::Zero(di32);
-    for (size_t i = 0; i < kXBlock; i += N) {
-      const auto v = hn::NearestInt(hn::Mul(hn::LoadU(df, xb + i), inv));
-      sum16 = hn::Add(sum16, v);
-      hn::StoreU(hn::DemoteTo(di16, hn::BitCast(di32, v)), di16, q.x16.get() + b * kXBlock + i);
-    }
-    // |sum| <= 32 * 32767 < 2^24: exact in f32.
-    q.xsum16[b] = static_cast<float>(hn::GetLane(hn::SumOfLanes(di32, sum16)));
-  }
-  if (need_sums) {
-    q.xsum32.resize(cols / kXBlock);
-    for (size_t b = 0; b < cols / kXBlock; ++b) {
-      auto sum = hn::Zero(df);
-      for (size_t i = 0; i < kXBlock; i += N)
-        sum = hn::Add(sum, hn::LoadU(df, x + b * kXBlock + i));
-      q.xsum32[b] = hn::GetLane(hn::SumOfLanes(df, sum));
-    }
-  }
-  return q;
-}
 
 // Dot product with the quantized x for the K-quant blocks (256 values; the
 // 32-value blocks use GroupDotSink): per sub-block, i16 q x i16 x16 -> i32 in a
@@ -136,7 +87,10 @@ struct DotSink {
     acc = hn::MulAdd(hn::Set(df, scale * dx[start / kXBlock]), sum, acc);
     B0<kSlot>() = B1<kSlot>() = hn::Zero(D32());
     // The types with a bias all have 32-value sub-blocks.
-    if constexpr (kHasMin) ((kSlot & 1) ? corr1 : corr0) += bias * xsum32[start / kXBlock];
+    if constexpr (kHasMin) {
+      float& corr = (kSlot & 1) ? corr1 : corr0;
+      corr = MulAddLane(bias, xsum32[start / kXBlock], corr);
+    }
   }
   HWY_INLINE float Sum() const {
     return hn::GetLane(hn::SumOfLanes(DF32(), hn::Add(acc0, acc1))) + (corr0 + corr1);
@@ -269,7 +223,7 @@ float DotPlain(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, size_t n) {
   }
   for (; i + N <= n; i += N) a0 = hn::MulAdd(LoadPlain(df, w + i), hn::LoadU(df, x + i), a0);
   float t = 0.0f;
-  for (; i < n; ++i) t += ScalarAt(w + i) * x[i];
+  for (; i < n; ++i) t = MulAddLane(ScalarAt(w + i), x[i], t);
   return hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)))) + t;
 }
 
@@ -318,10 +272,10 @@ void DotPlain4(const T* HWY_RESTRICT w, size_t row_stride, const float* HWY_REST
   }
   float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
   for (; i < n; ++i) {
-    t0 += ScalarAt(w0 + i) * x[i];
-    t1 += ScalarAt(w1 + i) * x[i];
-    t2 += ScalarAt(w2 + i) * x[i];
-    t3 += ScalarAt(w3 + i) * x[i];
+    t0 = MulAddLane(ScalarAt(w0 + i), x[i], t0);
+    t1 = MulAddLane(ScalarAt(w1 + i), x[i], t1);
+    t2 = MulAddLane(ScalarAt(w2 + i), x[i], t2);
+    t3 = MulAddLane(ScalarAt(w3 + i), x[i], t3);
   }
   y[0] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a0, b0))) + t0;
   y[1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a1, b1))) + t1;
@@ -401,8 +355,8 @@ float DotBlocks32(const uint8_t* HWY_RESTRICT row, size_t blocks, const Quantize
     const float sdx = HalfAt(b) * x.dx[k];
     s.scale[0] = sdx;
     DecodeInto<Block, 0>(b, k * Block::kValues, s);
-    tail -= sdx * Block::kZero * x.xsum16[k];
-    if constexpr (Block::kHasMin) tail += HalfAt(b + 2) * x.xsum32[k];
+    tail = NegMulAddLane(sdx * Block::kZero, x.xsum16[k], tail);
+    if constexpr (Block::kHasMin) tail = MulAddLane(HalfAt(b + 2), x.xsum32[k], tail);
   }
   const auto total = hn::Add(hn::NegMulAdd(hn::Set(df, static_cast<float>(Block::kZero)), zero_acc,
                                            hn::Add(s.acc0, s.acc1)),
@@ -550,16 +504,70 @@ void MatVecBatchT(Plain<T>, const uint8_t* w, size_t row_bytes, int64_t rows, si
     }
   }
 }
+// Streams per pass over a row: each pass decodes the row's blocks once for
+// this many streams, whose accumulators stay in registers (16 on AVX2).
+template <class Block>
+constexpr size_t BatchStreams() {
+  return 4;
+}
+
+// Per-thread scratch of a batched row: the 32-value blocks' f16 scales and
+// their products with each stream's dx.
+struct BatchScratch {
+  std::vector<uint16_t> d16;  // [blocks]
+  std::vector<float> scale;   // [S * blocks]
+};
+
+// y[s * y_stride] = row . x[s] for s < S.
+template <class Block, size_t S>
+HWY_INLINE void DotBlocksBatch(const uint8_t* HWY_RESTRICT row, size_t blocks, const void* const* x,
+                               BatchScratch& scratch, float* HWY_RESTRICT y, size_t y_stride) {
+  if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+    DotQ4_0Batch<S>(row, blocks, reinterpret_cast<const QuantizedX8* const*>(x), y, y_stride);
+  } else if constexpr (Block::kValues == 32) {
+    const auto* qx = reinterpret_cast<const QuantizedX* const*>(x);
+    BlockScales<Block, S>(row, blocks, qx, scratch.d16.data(), scratch.scale.data());
+    DotBlocks32Batch<Block, S>(row, blocks, qx, scratch.scale.data(), y, y_stride);
+  } else {
+    DotBlocksKBatch<Block, S>(row, blocks, reinterpret_cast<const QuantizedX* const*>(x), y,
+                              y_stride);
+  }
+}
+// The instance for S = n, n in [1, sizeof...(kS)].
+template <class Block, size_t... kS>
+HWY_INLINE void DotBlocksBatchN(size_t n, const uint8_t* HWY_RESTRICT row, size_t blocks,
+                                const void* const* x, BatchScratch& scratch, float* HWY_RESTRICT y,
+                                size_t y_stride, std::index_sequence<kS...>) {
+  ((n == kS + 1 ? DotBlocksBatch<Block, kS + 1>(row, blocks, x, scratch, y, y_stride) : void()),
+   ...);
+}
+
+// Each row is decoded once per BatchStreams() streams and dotted with their x
+// while in registers; the next row is prefetched into L2 meanwhile.
 template <class Block>
 void MatVecBatchT(Block, const uint8_t* w, size_t row_bytes, int64_t rows, size_t cols,
                   const float* x, int64_t batch, float* y, int num_threads) {
+  constexpr size_t S = BatchStreams<Block>();
   const size_t blocks = cols / Block::kValues;
   std::vector<decltype(QuantizeFor<Block>(x, cols))> qx;
   for (int64_t b = 0; b < batch; ++b) qx.push_back(QuantizeFor<Block>(x + b * cols, cols));
-#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t b = 0; b < batch; ++b) {
-      y[b * rows + r] = DotBlocks<Block>(w + r * row_bytes, blocks, qx[b]);
+  std::vector<const void*> ptrs;
+  for (const auto& q : qx) ptrs.push_back(&q);
+#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && rows > 1)
+  {
+    BatchScratch scratch{std::vector<uint16_t>(blocks), std::vector<float>(S * blocks)};
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = w + r * row_bytes;
+      if (r + 1 < rows) {
+        size_t fetched = 0;
+        PrefetchL2Until(reinterpret_cast<const char*>(row + row_bytes), row_bytes, &fetched);
+      }
+      for (int64_t b = 0; b < batch; b += S) {
+        const size_t n = static_cast<size_t>(std::min<int64_t>(S, batch - b));
+        DotBlocksBatchN<Block>(n, row, blocks, ptrs.data() + b, scratch, y + b * rows + r,
+                               static_cast<size_t>(rows), std::make_index_sequence<S>());
+      }
     }
   }
 }
@@ -808,12 +816,15 @@ int MatVecXLevels(GgmlType type) {
   }
 }
 
-// Where MatVecBatch beats MatMul, measured on Gemma 3 270M's output matrix
-// (262144 x 640 Q8_0, the largest of a decode step; AVX2, one thread): per
-// token 21 / 14.8 / 15.4 / 18.2 ms at batch 2 / 4 / 8 / 16 against MatMul's
-// 35.7 / 21.3 / 14.2 / 9.8 (MatMul's dequantization into f32 tiles is a fixed
-// ~60 ms that only large batches amortize).
-constexpr int64_t kMatVecBatchMax = 4;
+// Where MatVecBatch beats MatMul (AVX2 EPYC, 2 threads, ms per call).
+// MatVecBatch's cost grows with the batch (the per-stream integer dot is
+// compute-bound); MatMul's is mostly a fixed dequantization into f32 tiles.
+// Gemma 3 270M's output matrix (262144 x 640 Q8_0): batch 4: 18 vs 23;
+// batch 8: 36 vs 31. 2048 x 2048 at batch 8: Q8_0 0.68 vs 0.86, Q5_0 0.87 vs
+// 0.87, Q4_K 0.84 vs 0.85, Q6_K 1.07 vs 0.95; batch 16: Q4_K 1.8 vs 1.4.
+// Q4_0's 8-bit dot does half the vector work: batch 16: 1.07 vs 1.28.
+constexpr int64_t kMatVecBatchMax = 6;
+constexpr int64_t kMatVecBatchMaxQ4_0 = 16;
 
 void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
                  int64_t batch, float* y, int num_threads) {
@@ -822,7 +833,7 @@ void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const
 }
 
 bool BatchPrefersMatVec(GgmlType type, int64_t batch) {
-  return batch <= kMatVecBatchMax;
+  return batch <= (type == GgmlType::kQ4_0 ? kMatVecBatchMaxQ4_0 : kMatVecBatchMax);
 }
 
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,

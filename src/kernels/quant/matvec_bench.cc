@@ -144,8 +144,20 @@ void BM_DecodeBatch(benchmark::State& state) {
                  (state.range(2) == 1 ? " matvec-batch" : " matmul"));
 }
 BENCHMARK(BM_DecodeBatch)
-    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 16}, {0, 1}})
+    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 16, 32}, {0, 1}})
     ->UseRealTime();
+
+// Args: batch, kernel (0: MatMul, 1: MatVecBatch). Gemma 3 270M's tied output
+// matrix (262144 x 640 Q8_0, 178 MB: the largest product of its decode step),
+// 2 threads.
+void BM_DecodeBatchGemmaOutput(benchmark::State& state) {
+  RunMatMul(state, GgmlType::kQ8_0, 262144, 640, state.range(0), 2, 1, state.range(1) == 1);
+  state.SetLabel(state.range(1) == 1 ? "q8_0 matvec-batch" : "q8_0 matmul");
+}
+BENCHMARK(BM_DecodeBatchGemmaOutput)
+    ->ArgsProduct({{1, 2, 4, 8, 16, 32, 64}, {0, 1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Args: rows, cols, threads. f16 weights, batch 256 (a prefill chunk): the
 // Llama-3.2-1B projections (q/o 2048 x 2048, gate/up 8192 x 2048, down
