@@ -15,7 +15,9 @@ build: setup
 	@cmake --build --preset release
 
 # Every test in Release, then the unit tests and a short real-model forward
-# pass (label sanitize) again under ASan + UBSan.
+# pass (label sanitize) again under ASan + UBSan, building only what those run.
+# The test presets set OMP_WAIT_POLICY=passive: two test binaries share the
+# cores, and spinning OpenMP barriers would wait on each other's time slices.
 test: test-release test-asan
 
 test-release: build
@@ -23,7 +25,7 @@ test-release: build
 
 test-asan: setup
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan
+	@cmake --build --preset asan --target quest_unit_checks
 	@ctest --preset asan -j2 -L 'unit|sanitize'
 
 # The main job on the default model (Gemma 3 270M): a pass key hidden in 8K
