@@ -1,15 +1,10 @@
 #include "src/serve/scheduler.h"
 
 #include <algorithm>
-#include <chrono>
+
+#include "src/util/timing.h"
 
 namespace quest {
-
-namespace {
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model,
                                                      const SchedulerOptions& o) {
@@ -195,9 +190,9 @@ bool Scheduler::Step() {
     UpdatePageStats();
     return false;
   }
-  const double t0 = Now();
+  const double t0 = NowSeconds();
   forward_.Run(items);
-  const double dt = Now() - t0;
+  const double dt = NowSeconds() - t0;
   double kv_bytes = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     Active* a = owners[i];

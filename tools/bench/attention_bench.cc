@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <memory>
 #include <ostream>
@@ -17,20 +16,11 @@
 #include "src/util/aligned.h"
 #include "src/util/memory.h"
 #include "src/util/threads.h"
+#include "src/util/timing.h"
 #include "tools/bench/read_probe.h"
 
 namespace quest {
 namespace {
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // A fast generator for gigabytes of uniform [-1, 1) floats (xorshift64*).
 struct FastRandom {

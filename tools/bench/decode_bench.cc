@@ -5,7 +5,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <ostream>
 #include <string>
@@ -16,22 +15,12 @@
 #include "src/kernels/kernels.h"
 #include "src/util/memory.h"
 #include "src/util/threads.h"
+#include "src/util/timing.h"
 #include "tools/bench/filler_tokens.h"
 #include "tools/bench/read_probe.h"
 
 namespace quest {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty()      ? 0
-         : v.size() % 2 ? v[v.size() / 2]
-                        : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 // Peak resident set since the last ResetPeakRss: VmHWM of /proc/self/status
 // (getrusage's ru_maxrss where that is missing, which cannot be reset).
@@ -142,9 +131,9 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
     if (!s.ok()) return s.status();
     std::vector<int32_t> prompt = FillerTokens(o.prefill_tokens, c.vocab_size);
     std::vector<float> logits(c.vocab_size);
-    const double t0 = Now();
+    const double t0 = NowSeconds();
     QE_RETURN_IF_ERROR((*s)->Prefill(prompt.data(), prompt.size(), logits.data()));
-    prefill_tok_s = o.prefill_tokens / (Now() - t0);
+    prefill_tok_s = o.prefill_tokens / (NowSeconds() - t0);
     progress << (run == 0 ? "prefill (warm-up): " : "prefill: ") << prefill_tok_s << " tok/s ("
              << o.prefill_tokens << " tokens)\n";
   }
@@ -177,9 +166,9 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
     for (int i = 0; i <= o.steps; ++i) {  // step 0 warms up
       for (int m = 0; m < 2; ++m) {
         QE_RETURN_IF_ERROR(s.SetAttentionPolicy(m == 0 ? dense_policy : quest_policy));
-        const double t0 = Now();
+        const double t0 = NowSeconds();
         QE_RETURN_IF_ERROR(s.Decode(token, logits.data()));
-        const double dt = Now() - t0;
+        const double dt = NowSeconds() - t0;
         if (i == 0) continue;
         (m == 0 ? dense_t : quest_t).push_back(dt);
         (m == 0 ? dense_kv : quest_kv) += s.last_kv_bytes_read();

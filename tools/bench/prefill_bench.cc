@@ -10,7 +10,6 @@
 #include "tools/bench/prefill_bench.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <ostream>
 
@@ -18,14 +17,11 @@
 #include "src/engine/session.h"
 #include "src/kernels/kernels.h"
 #include "src/util/threads.h"
+#include "src/util/timing.h"
 #include "tools/bench/filler_tokens.h"
 
 namespace quest {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 double WeightFlopsPerToken(const ModelWeights& w) {
   double macs = 0;
@@ -68,9 +64,9 @@ Status TimedPrefill(const Model& model, int n, int threads, int chunk, double* s
   const ModelConfig& c = model.config();
   const std::vector<int32_t> prompt = FillerTokens(n, c.vocab_size);
   std::vector<float> logits(c.vocab_size);
-  const double t0 = Now();
+  const double t0 = NowSeconds();
   QE_RETURN_IF_ERROR((*s)->Prefill(prompt.data(), n, logits.data()));
-  *seconds = Now() - t0;
+  *seconds = NowSeconds() - t0;
   return Status();
 }
 

@@ -2,7 +2,6 @@
 #include "tools/bench/select_bench.h"
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <ostream>
 #include <random>
@@ -12,18 +11,10 @@
 #include "src/quest/synthetic_keys.h"
 #include "src/util/aligned.h"
 #include "src/util/f16.h"
+#include "src/util/timing.h"
 
 namespace quest {
 namespace {
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Page metadata (f16 kmax / kmin, the cache's layout) of `tokens` keys, pages
 // in physical order: the selector reads nothing else.

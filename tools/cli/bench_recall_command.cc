@@ -5,15 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "src/engine/policy_flags.h"
 #include "src/engine/session.h"
-#include "src/tokenizer/tokenizer.h"
-#include "src/tokenizer/vocab.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/file_tokens.h"
 
 namespace quest {
 namespace {
@@ -77,21 +74,11 @@ int RunRecall(const RecallOptions& o) {
   if (o.eps != -1 && !(o.eps >= 0 && std::isfinite(o.eps))) {
     return Fail(StrFormat("invalid --eps %g: must be >= 0 (or -1: off)", o.eps));
   }
-  std::ifstream in(o.text_file, std::ios::binary);
-  if (!in) return Fail("cannot read --file " + o.text_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
   Result<std::unique_ptr<Model>> m = Model::Load(o.model.empty() ? DefaultModelPath() : o.model);
   if (!m.ok()) return Fail(m.status().message());
-  Result<Vocab> vocab = LoadVocab((*m)->gguf());
-  if (!vocab.ok()) return Fail(vocab.status().message());
-  Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
-  if (!tok.ok()) return Fail(tok.status().message());
-  std::vector<int32_t> t = tok->Encode(ss.str(), true, false);
-  if (static_cast<int>(t.size()) < o.tokens) {
-    return Fail(StrFormat("--file holds %zu tokens, fewer than --tokens %d", t.size(), o.tokens));
-  }
-  t.resize(o.tokens);
+  Result<std::vector<int32_t>> file_tokens = FileTokens(**m, o.text_file, o.tokens);
+  if (!file_tokens.ok()) return Fail(file_tokens.status().message());
+  const std::vector<int32_t>& t = *file_tokens;
   const int64_t context = int64_t{o.tokens} + o.steps;  // 64 bits: both may be near INT_MAX
   if (context > (*m)->config().context_length) {
     return Fail(StrFormat("invalid --tokens %d with --steps %d: %lld tokens exceed the model's "

@@ -8,13 +8,10 @@
 
 #ifdef QUEST_HAVE_MODEL_RUNTIME
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "src/engine/policy_flags.h"
 #include "src/engine/session.h"
-#include "src/tokenizer/tokenizer.h"
-#include "src/tokenizer/vocab.h"
+#include "tools/cli/file_tokens.h"
 #endif
 
 namespace quest {
@@ -44,21 +41,11 @@ int RunOnModel(const ModelSelectOptions& mo, const SelectBenchOptions& o) {
     return Fail(StrFormat("invalid --steps %d: must be > 0", mo.decode_steps));
   Result<GqaMode> gqa = ParseGqaMode(o.gqa);
   if (!gqa.ok()) return Fail("invalid --gqa: " + gqa.status().message());
-  std::ifstream in(mo.text_file, std::ios::binary);
-  if (!in) return Fail("cannot read --file '" + mo.text_file + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
   Result<std::unique_ptr<Model>> m = Model::Load(mo.model);
   if (!m.ok()) return Fail(m.status().message());
-  Result<Vocab> vocab = LoadVocab((*m)->gguf());
-  if (!vocab.ok()) return Fail(vocab.status().message());
-  Result<Tokenizer> tok = Tokenizer::Create(std::move(*vocab));
-  if (!tok.ok()) return Fail(tok.status().message());
-  std::vector<int32_t> t = tok->Encode(ss.str(), true, false);
-  if (static_cast<int>(t.size()) < mo.tokens) {
-    return Fail(StrFormat("--file holds %zu tokens, fewer than --tokens %d", t.size(), mo.tokens));
-  }
-  t.resize(mo.tokens);
+  Result<std::vector<int32_t>> file_tokens = FileTokens(**m, mo.text_file, mo.tokens);
+  if (!file_tokens.ok()) return Fail(file_tokens.status().message());
+  const std::vector<int32_t>& t = *file_tokens;
   SessionOptions so;
   so.context = mo.tokens + mo.decode_steps;
   so.threads = mo.threads;

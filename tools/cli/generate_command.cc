@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +16,7 @@
 #include "src/tokenizer/tokenizer.h"
 #include "src/tokenizer/vocab.h"
 #include "src/util/threads.h"
+#include "src/util/timing.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 
@@ -43,9 +43,6 @@ struct GenerateOptions {
   std::string kv_file;  // the K/V pages in this scratch file
 };
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "quest generate: %s\n", message.c_str());
@@ -162,7 +159,7 @@ int RunGenerate(GenerateOptions o) {
   Session& s = **session;
 
   std::vector<float> logits(c.vocab_size);
-  const double t0 = Now();
+  const double t0 = NowSeconds();
   size_t restored = 0;
   if (!o.load_kv.empty()) {
     Result<size_t> r = RestoreContext(s, o.load_kv, tokens, &logits);
@@ -172,7 +169,7 @@ int RunGenerate(GenerateOptions o) {
   if (Status st = PrefillRest(s, tokens, restored, logits.data()); !st.ok()) {
     return Fail(st.message());
   }
-  const double t_prefill = Now() - t0;
+  const double t_prefill = NowSeconds() - t0;
   if (!o.save_kv.empty()) {
     if (Status st = s.SaveKv(o.save_kv, tokens, logits); !st.ok()) return Fail(st.message());
   }
@@ -181,7 +178,7 @@ int RunGenerate(GenerateOptions o) {
   std::vector<int32_t> history = tokens;
   double kv_bytes = 0;
   int generated = 0;
-  const double t1 = Now();
+  const double t1 = NowSeconds();
   for (int i = 0; i < o.n_predict; ++i) {
     const int32_t next = sampler.Sample(logits.data(), c.vocab_size, history);
     if (!o.ignore_eos && tok->IsEndOfGeneration(next)) break;
@@ -194,7 +191,7 @@ int RunGenerate(GenerateOptions o) {
     if (Status st = s.Decode(next, logits.data()); !st.ok()) return Fail(st.message());
     kv_bytes += s.last_kv_bytes_read();
   }
-  const double t_decode = Now() - t1;
+  const double t_decode = NowSeconds() - t1;
   std::fputc('\n', stdout);
   const int decode_steps = std::max(0, generated - 1);
   std::fprintf(

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -22,23 +21,20 @@
 #include "src/tokenizer/vocab.h"
 #include "src/util/subprocess.h"
 #include "src/util/threads.h"
+#include "src/util/timing.h"
 
 namespace quest::eval {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // "[eval passkey] 12/75  3m20s left" on stderr: redrawn in place on a
 // terminal, a line per 10% otherwise.
 class Progress {
  public:
   Progress(std::string label, int64_t total)
-      : label_(std::move(label)), total_(total), start_(Now()), tty_(isatty(2)) {}
+      : label_(std::move(label)), total_(total), start_(NowSeconds()), tty_(isatty(2)) {}
   void Tick(int64_t n = 1) {
     done_ += n;
-    const double el = Now() - start_;
+    const double el = NowSeconds() - start_;
     const double left = done_ > 0 ? el / done_ * (total_ - done_) : 0;
     const int pct = total_ > 0 ? static_cast<int>(100 * done_ / total_) : 100;
     if (!tty_ && pct / 10 == last_decile_ && done_ < total_) return;
@@ -359,18 +355,18 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
           for (size_t si = 0; si < shapes.size(); ++si) {
             SessionPair& sp = pairs[si];
             sp.base->Reset();  // a new dense prefill of this sample's context
-            const double tp = Now();
+            const double tp = NowSeconds();
             QE_RETURN_IF_ERROR(sp.base->Prefill(
                 p.context.data(), static_cast<int>(p.context.size()), /*logits=*/nullptr));
             if (opts_.verbose) {
-              const double dt = Now() - tp;
+              const double dt = NowSeconds() - tp;
               std::fprintf(stderr,
                            "\n%s, %d tokens, depth %.2f: dense prefill %.1f s (%.0f tok/s)\n",
                            task.c_str(), length, depth, dt, p.context.size() / dt);
             }
             for (const MethodConfig& c : configs_) {
               if (!shapes[si].Holds(c)) continue;
-              const double t0 = Now();
+              const double t0 = NowSeconds();
               QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
               QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
               sp.work->ResetCertifyReport();
@@ -396,7 +392,7 @@ Status Harness::RunQa(const std::vector<std::string>& tasks, const std::vector<i
               row["answer"] = text;
               row["score"] = score;
               row["needle_token"] = p.needle_token;
-              row["seconds"] = Now() - t0;
+              row["seconds"] = NowSeconds() - t0;
               if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
                 DescribeCertified(sp.work->diagnostics().certify.Total(), &row);
               }
@@ -478,7 +474,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
         for (size_t ci = 0; ci < configs_.size(); ++ci) {
           const MethodConfig& c = configs_[ci];
           if (!shape.Holds(c)) continue;
-          const double t0 = Now();
+          const double t0 = NowSeconds();
           QE_RETURN_IF_ERROR(sp.work->SetAttentionPolicy(PolicyOf(c, opts_.dense_layers)));
           QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
           sp.work->ResetCertifyReport();
@@ -500,7 +496,7 @@ Status Harness::RunFidelity(const std::vector<int>& lengths, int steps, int samp
           row["steps"] = steps;
           row["kl_mean"] = MeanWithStdErr(kl).value;
           row["top1_agreement"] = MeanWithStdErr(top1).value;
-          row["seconds"] = Now() - t0;
+          row["seconds"] = NowSeconds() - t0;
           if (c.method == AttentionMethod::kQuest && c.eps >= 0) {
             const CertifyReport::Cell cell = sp.work->diagnostics().certify.Total();
             DescribeCertified(cell, &row);
@@ -614,7 +610,7 @@ Status Harness::RunPpl(int tokens, int samples) {
       std::vector<size_t> dense_configs;
       for (size_t ci : index) {
         const MethodConfig& c = configs_[ci];
-        const double t0 = Now();
+        const double t0 = NowSeconds();
         if (c.method == AttentionMethod::kDense) {
           dense_configs.push_back(ci);
           continue;
@@ -633,12 +629,12 @@ Status Harness::RunPpl(int tokens, int samples) {
           QE_RETURN_IF_ERROR(sp.work->CopyStateFrom(*sp.base));
           QE_RETURN_IF_ERROR(run(sp.work.get(), fork_at, last, &nll));
         }
-        QE_RETURN_IF_ERROR(emit(ci, std::move(nll), Now() - t0));
+        QE_RETURN_IF_ERROR(emit(ci, std::move(nll), NowSeconds() - t0));
       }
       if (!dense_configs.empty()) {
-        const double t0 = Now();
+        const double t0 = NowSeconds();
         QE_RETURN_IF_ERROR(run(sp.base.get(), base_pos, last, &base_nll));
-        for (size_t ci : dense_configs) QE_RETURN_IF_ERROR(emit(ci, base_nll, Now() - t0));
+        for (size_t ci : dense_configs) QE_RETURN_IF_ERROR(emit(ci, base_nll, NowSeconds() - t0));
       }
     }
   }
