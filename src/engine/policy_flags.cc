@@ -41,6 +41,14 @@ Status CheckCertify(const PolicyFlags& f, const std::string& prefix, const Bad& 
   return Status();
 }
 
+// A parsed enum flag into *out, or the parser's message under the flag's name.
+template <typename T, typename Bad>
+Status Take(Result<T> parsed, const char* field, const Bad& bad, T* out) {
+  if (!parsed.ok()) return bad(field, ": " + parsed.status().message());
+  *out = *parsed;
+  return Status();
+}
+
 }  // namespace
 
 Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& prefix) {
@@ -51,23 +59,14 @@ Result<AttentionPolicy> MakePolicy(const PolicyFlags& f, const std::string& pref
     return Status::Error("invalid " + prefix + field + (why[0] == ':' ? "" : " ") + why);
   };
   AttentionPolicy p;
-  Result<AttentionMethod> m = ParseAttentionMethod(f.attention);
-  if (!m.ok()) return bad("attention", ": " + m.status().message());
-  p.method = *m;
+  QE_RETURN_IF_ERROR(Take(ParseAttentionMethod(f.attention), "attention", bad, &p.method));
   if (f.budget <= 0) return bad("budget", StrFormat("%d: must be > 0", f.budget));
   p.quest.budget = f.budget;
-  Result<Semantics> s = ParseSemantics(f.semantics);
-  if (!s.ok()) return bad("semantics", ": " + s.status().message());
-  p.quest.semantics = *s;
-  Result<GqaMode> g = ParseGqaMode(f.gqa);
-  if (!g.ok()) return bad("gqa", ": " + g.status().message());
-  p.quest.gqa = *g;
-  Result<GqaAggregate> a = ParseGqaAggregate(f.gqa_aggregate);
-  if (!a.ok()) return bad("gqa-aggregate", ": " + a.status().message());
-  p.quest.aggregate = *a;
-  Result<SelectPath> sp = ParseSelectPath(f.select);
-  if (!sp.ok()) return bad("select", ": " + sp.status().message());
-  p.quest.select_path = *sp;
+  QE_RETURN_IF_ERROR(Take(ParseSemantics(f.semantics), "semantics", bad, &p.quest.semantics));
+  QE_RETURN_IF_ERROR(Take(ParseGqaMode(f.gqa), "gqa", bad, &p.quest.gqa));
+  QE_RETURN_IF_ERROR(
+      Take(ParseGqaAggregate(f.gqa_aggregate), "gqa-aggregate", bad, &p.quest.aggregate));
+  QE_RETURN_IF_ERROR(Take(ParseSelectPath(f.select), "select", bad, &p.quest.select_path));
   if (f.page_size < KvCacheConfig::kMinPageSize || f.page_size > KvCacheConfig::kMaxPageSize ||
       (f.page_size & (f.page_size - 1))) {
     return bad("page-size", StrFormat("%d: must be a power of two in [%d, %d]", f.page_size,
