@@ -69,6 +69,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
   flags.gqa = o.gqa;
   flags.dense_layers = o.dense_layers;
   flags.sink_pages = o.sink_pages;
+  flags.kv_type = o.kv_type;
   AttentionPolicy quest_policy;
   QE_ASSIGN_OR_RETURN(quest_policy, MakePolicy(flags));
   AttentionPolicy dense_policy = quest_policy;
@@ -189,6 +190,7 @@ Result<nlohmann::json> RunDecodeBench(const DecodeBenchOptions& o, std::ostream&
         {"semantics", o.semantics},
         {"dense_layers", o.dense_layers},
         {"sink_pages", o.sink_pages},
+        {"kv_type", o.kv_type},
         {"kv_fill", fill},
         {"dense_tok_s", dense_tok_s},
         {"quest_tok_s", quest_tok_s},

@@ -21,6 +21,7 @@ struct DecodeBenchOptions {
   std::string gqa = "per-kv-head";
   int dense_layers = 2;
   int sink_pages = 0;
+  std::string kv_type = "f16";  // f16 | f32 | q8
   int steps = 16;            // timed decode steps per method and depth
   int prefill_tokens = 512;  // prompt length of the prefill measurement
   std::string kv_fill = "auto";  // auto | prefill | synthetic

@@ -25,6 +25,8 @@ Command AddBenchDecodeCommand(CLI::App* bench) {
       ->capture_default_str();
   d->add_option("--dense-layers", o->dense_layers, "first layers kept dense")
       ->capture_default_str();
+  d->add_option("--kv-type", o->kv_type, "f16 | f32 | q8 (int8, one scale per token and KV head)")
+      ->capture_default_str();
   d->add_option("--steps", o->steps, "timed decode steps per method and depth")
       ->capture_default_str();
   d->add_option("--prefill-tokens", o->prefill_tokens, "prompt length of the prefill timing")
