@@ -129,8 +129,8 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
   }
   const Result<WeightTypes> types = ParseWeightTypes(o.type);
   if (!types.ok()) return types.status();
-  const int block = static_cast<int>(GetGgmlTypeTraits(static_cast<uint32_t>(types->base))->block_size);
-  const ModelPreset p = o.tiny ? TinyPreset(*found, block) : *found;
+  const uint32_t block = GetGgmlTypeTraits(static_cast<uint32_t>(types->base))->block_size;
+  const ModelPreset p = o.tiny ? TinyPreset(*found, static_cast<int>(block)) : *found;
   if (o.output.empty()) return Status::Error("missing -o FILE");
   if (o.context < 0) return Status::Error(StrFormat("invalid --context %d: must be >= 0", o.context));
   const int head_dim = p.head_dim > 0 ? p.head_dim : p.d_model / p.heads;

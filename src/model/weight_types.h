@@ -23,9 +23,9 @@ Result<WeightTypes> ParseWeightTypes(const std::string& type);
 // What a matrix is for, where the Q4_K_M mix treats it apart.
 enum class MatrixRole {
   kOther,
-  kOutput,    // output.weight, or token_embd.weight when the output is tied to it
-  kAttnV,     // attn_v.weight
-  kFfnDown,   // ffn_down.weight
+  kOutput,   // output.weight, or token_embd.weight when the output is tied to it
+  kAttnV,    // attn_v.weight
+  kFfnDown,  // ffn_down.weight
 };
 
 // The type of a matrix whose rows hold `cols` values, in layer `layer` of
@@ -35,7 +35,6 @@ enum class MatrixRole {
 // attn_qkv Q5_K, which quest does not write: Q4_K here). Rows that are not a
 // whole number of 256-value blocks take Q8_0, as llama.cpp's fallback does
 // for Q6_K (for Q4_K it takes Q5_0).
-GgmlType MatrixType(const WeightTypes& types, MatrixRole role, int layer, int layers,
-                    int64_t cols);
+GgmlType MatrixType(const WeightTypes& types, MatrixRole role, int layer, int layers, int64_t cols);
 
 }  // namespace quest

@@ -38,8 +38,8 @@ TEST(WeightTypes, Q4_K_MGivesQ6_KWhereLlamaCppDoes) {
 TEST(WeightTypes, Q4_KIsUniformAndFallsBackToQ8_0) {
   const WeightTypes k = *ParseWeightTypes("q4_k");
   const WeightTypes m = *ParseWeightTypes("q4_k_m");
-  for (MatrixRole r : {MatrixRole::kOther, MatrixRole::kOutput, MatrixRole::kAttnV,
-                       MatrixRole::kFfnDown}) {
+  for (MatrixRole r :
+       {MatrixRole::kOther, MatrixRole::kOutput, MatrixRole::kAttnV, MatrixRole::kFfnDown}) {
     EXPECT_EQ(MatrixType(k, r, 0, 32, 4096), GgmlType::kQ4_K);
     EXPECT_EQ(MatrixType(k, r, 0, 32, 128), GgmlType::kQ8_0);
     EXPECT_EQ(MatrixType(m, r, 0, 32, 128), GgmlType::kQ8_0);
