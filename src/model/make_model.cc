@@ -10,6 +10,7 @@
 
 #include "src/gguf/gguf_writer.h"
 #include "src/model/quantize.h"
+#include "src/model/weight_types.h"
 
 namespace quest {
 namespace {
@@ -98,10 +99,10 @@ std::string PresetNames() {
   return names;
 }
 
-ModelPreset TinyPreset(const ModelPreset& p) {
+ModelPreset TinyPreset(const ModelPreset& p, int block) {
   ModelPreset t = p;
   t.layers = 2;
-  t.d_model = 128;
+  t.d_model = block > 128 ? block : 128;
   t.heads = 8;
   t.kv_heads = p.kv_heads == p.heads ? 8 : 2;
   // Qwen 3 records its head size (128 for every size, d_model / heads for few).
@@ -126,17 +127,10 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     return Status::Error("invalid --preset '" + o.preset + "' (expected one of " +
                          PresetNames() + ")");
   }
-  const ModelPreset p = o.tiny ? TinyPreset(*found) : *found;
-  GgmlType type;
-  if (o.type == "f16") {
-    type = GgmlType::kF16;
-  } else if (o.type == "q8_0") {
-    type = GgmlType::kQ8_0;
-  } else if (o.type == "q4_0") {
-    type = GgmlType::kQ4_0;
-  } else {
-    return Status::Error("invalid --type '" + o.type + "' (expected f16, q8_0 or q4_0)");
-  }
+  const Result<WeightTypes> types = ParseWeightTypes(o.type);
+  if (!types.ok()) return types.status();
+  const uint32_t block = GetGgmlTypeTraits(static_cast<uint32_t>(types->base))->block_size;
+  const ModelPreset p = o.tiny ? TinyPreset(*found, static_cast<int>(block)) : *found;
   if (o.output.empty()) return Status::Error("missing -o FILE");
   if (o.context < 0) return Status::Error(StrFormat("invalid --context %d: must be >= 0", o.context));
   const int head_dim = p.head_dim > 0 ? p.head_dim : p.d_model / p.heads;
@@ -168,7 +162,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     w.SetF32(a + "rope.scaling.factor", p.rope_factor);
     w.SetU32(a + "rope.scaling.original_context_length", p.original_context);
   }
-  w.SetU32("general.file_type", type == GgmlType::kF16 ? 1 : type == GgmlType::kQ8_0 ? 7 : 2);
+  w.SetU32("general.file_type", types->file_type);
   WriteTokenizer(MakeVocab(p.vocab_kind, p.vocab), p.vocab_kind, &w);
 
   // Tensors: name, type, shape (ne: row length first), init range.
@@ -188,15 +182,18 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
                                  : 0.02f;
     return std_dev * std::sqrt(3.0f);
   };
-  const auto matrix = [&](const std::string& name, int64_t inputs, int64_t outputs, bool qk) {
-    specs.push_back({name, type, {inputs, outputs}, range(inputs, qk)});
+  const auto matrix = [&](const std::string& name, int64_t inputs, int64_t outputs, bool qk,
+                          MatrixRole role = MatrixRole::kOther, int layer = 0) {
+    const GgmlType t = MatrixType(*types, role, layer, p.layers, inputs);
+    specs.push_back({name, t, {inputs, outputs}, range(inputs, qk)});
   };
   // Biases and per-head norm weights random around their usual values, so a
   // missing one changes the logits.
   const float br = 0.5f;
-  matrix("token_embd.weight", p.d_model, p.vocab, false);
+  matrix("token_embd.weight", p.d_model, p.vocab, false,
+         p.tied_output ? MatrixRole::kOutput : MatrixRole::kOther);
   specs.push_back({"output_norm.weight", GgmlType::kF32, {p.d_model}, 0});
-  if (!p.tied_output) matrix("output.weight", p.d_model, p.vocab, false);
+  if (!p.tied_output) matrix("output.weight", p.d_model, p.vocab, false, MatrixRole::kOutput);
   for (int l = 0; l < p.layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     specs.push_back({b + "attn_norm.weight", GgmlType::kF32, {p.d_model}, 0});
@@ -205,7 +202,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     } else {
       matrix(b + "attn_q.weight", p.d_model, q_dim, true);
       matrix(b + "attn_k.weight", p.d_model, kv_dim, true);
-      matrix(b + "attn_v.weight", p.d_model, kv_dim, false);
+      matrix(b + "attn_v.weight", p.d_model, kv_dim, false, MatrixRole::kAttnV, l);
     }
     if (arch == "qwen2") {
       specs.push_back({b + "attn_q.bias", GgmlType::kF32, {q_dim}, br});
@@ -224,7 +221,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
       matrix(b + "ffn_gate.weight", p.d_model, p.d_ff, false);
       matrix(b + "ffn_up.weight", p.d_model, p.d_ff, false);
     }
-    matrix(b + "ffn_down.weight", p.d_ff, p.d_model, false);
+    matrix(b + "ffn_down.weight", p.d_ff, p.d_model, false, MatrixRole::kFfnDown, l);
   }
   std::vector<float> rope_factors;
   if (p.rope == PresetRope::kLlama3) {

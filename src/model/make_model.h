@@ -40,13 +40,15 @@ std::string PresetNames();  // "llama3.2-1b, llama3.1-8b, ..."
 // The preset at test size: 2 layers, d_model 128, 8 heads (2 KV heads where
 // the preset has grouped queries), head_dim 16 (32 where the preset's head_dim
 // is not d_model / heads), d_ff 256, vocab 1024, context 1024; RoPE scaling
-// kept, with an original context of 256; a sliding window becomes 64.
-ModelPreset TinyPreset(const ModelPreset& p);
+// kept, with an original context of 256; a sliding window becomes 64. d_model
+// is `block` where that is larger (256 for the k-quants, whose blocks would
+// not divide 128-value rows), so that every matrix takes the chosen type.
+ModelPreset TinyPreset(const ModelPreset& p, int block = 1);
 
 struct MakeModelOptions {
   std::string preset;
   bool tiny = false;
-  std::string type = "f16";  // f16 | q8_0 | q4_0
+  std::string type = "f16";  // f16 | q8_0 | q4_0 | q4_k | q4_k_m (weight_types.h)
   std::string output;
   uint64_t seed = 1;
   int context = 0;  // 0: the preset's context length

@@ -15,6 +15,7 @@
 
 #include "src/engine/model.h"
 #include "src/engine/session.h"
+#include "src/gguf/gguf.h"
 #include "src/kernels/quant/quant_reference.h"
 #include "src/model/quantize.h"
 
@@ -65,7 +66,9 @@ TEST(Quantize, RoundTripsWithinHalfAStep) {
 }
 
 TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
-  for (const char* type : {"f16", "q8_0", "q4_0"}) {
+  // q4_k_m: the 128-value rows of this preset take Q8_0, the 256-value
+  // ffn_down rows Q4_K (layer 0) and Q6_K (layer 1).
+  for (const char* type : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
     MakeModelOptions o;
     o.preset = "tiny";
     o.type = type;
@@ -110,6 +113,33 @@ TEST(MakeModel, TinyFilesLoadRunAndAreDeterministic) {
     EXPECT_NE(logits[0], logits[2]);
     std::remove(o.output.c_str());
   }
+}
+
+// `--tiny --type q4_k_m` widens d_model to 256 so that every matrix takes a
+// k-quant: Q6_K for the output and layer 1's attn_v and ffn_down (the last
+// eighth of 2 layers), Q4_K for the rest, as llama.cpp's Q4_K_M chooses.
+TEST(MakeModel, TinyQ4_K_MFileHasTheMix) {
+  MakeModelOptions o;
+  o.preset = "llama3.1-8b";
+  o.tiny = true;
+  o.type = "q4_k_m";
+  o.output = TempPath("tiny_q4_k_m");
+  std::ostringstream log;
+  ASSERT_TRUE(MakeModel(o, log).ok());
+  Result<GgufFile> f = GgufFile::Open(o.output);
+  std::remove(o.output.c_str());
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(*f->GetU32("general.file_type"), 15u);
+  EXPECT_EQ(*f->GetU32("llama.embedding_length"), 256u);
+  int q6 = 0;
+  for (const GgufTensor& t : f->tensors()) {
+    if (t.shape.size() < 2) continue;
+    const bool want_q6 = t.name == "output.weight" || t.name == "blk.1.attn_v.weight" ||
+                         t.name == "blk.1.ffn_down.weight";
+    EXPECT_EQ(t.type, want_q6 ? GgmlType::kQ6_K : GgmlType::kQ4_K) << t.name;
+    q6 += want_q6;
+  }
+  EXPECT_EQ(q6, 3);
 }
 
 // `--repack`: the Q4_0 matrices get a copy 8 rows wide that decode reads

@@ -1,17 +1,20 @@
-// Reference quantizers for F16, BF16, Q8_0 and Q4_0.
+// Reference quantizers for F16, BF16, Q8_0 and Q4_0; Q4_K and Q6_K in
+// quantize_k.cc.
 #include "src/model/quantize.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "src/model/quantize_k.h"
 #include "src/util/f16.h"
 
 namespace quest {
 
 bool CanQuantizeTo(GgmlType type) {
   return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
-         type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0;
+         type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ4_K ||
+         type == GgmlType::kQ6_K;
 }
 
 namespace {
@@ -83,6 +86,12 @@ void QuantizeRow(GgmlType type, const float* x, int64_t n, void* out) {
       return;
     case GgmlType::kQ4_0:
       QuantizeQ4_0(x, n, o);
+      return;
+    case GgmlType::kQ4_K:
+      QuantizeRowQ4_K(x, n, o);
+      return;
+    case GgmlType::kQ6_K:
+      QuantizeRowQ6_K(x, n, o);
       return;
     default:
       QE_CHECK(false, "QuantizeRow: unsupported type %u", static_cast<unsigned>(type));

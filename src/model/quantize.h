@@ -1,6 +1,7 @@
 // f32 -> ggml block formats, for writing GGUF files (make-model, test
-// fixtures): F16, BF16, Q8_0, Q4_0. Round-to-nearest, as ggml's reference
-// quantizers do; the scalar dequantizers in src/kernels/quant are the inverse.
+// fixtures): F16, BF16, Q8_0, Q4_0 round to nearest as ggml's reference
+// quantizers do; Q4_K, Q6_K fit each sub-block's range (quantize_k.h). The
+// scalar dequantizers in src/kernels/quant are the inverse.
 #pragma once
 
 #include <cstddef>

@@ -14,9 +14,12 @@ Command AddMakeModelCommand(CLI::App* app) {
   auto o = std::make_shared<MakeModelOptions>();
   mm->add_option("--preset", o->preset, std::string("model shape: ") + PresetNames())->required();
   mm->add_flag("--tiny", o->tiny,
-              "the preset's architecture, tokenizer kind and RoPE scaling at test size (2 layers, "
-              "d_model 128, vocab 1024)");
-  mm->add_option("--type", o->type, "weight type: f16 | q8_0 | q4_0")->capture_default_str();
+               "the preset's architecture, tokenizer kind and RoPE scaling at test size (2 layers, "
+               "d_model 128 (256 for q4_k / q4_k_m), vocab 1024)");
+  mm->add_option("--type", o->type,
+                 "weight type: f16 | q8_0 | q4_0 | q4_k | q4_k_m (llama.cpp's mix: Q6_K for "
+                 "the output and some attn_v / ffn_down)")
+      ->capture_default_str();
   mm->add_option("-o,--output", o->output, "output GGUF file")->required();
   mm->add_option("--seed", o->seed, "random seed")->capture_default_str();
   mm->add_option("--context", o->context, "context_length to record (0: the preset's)")

@@ -19,6 +19,11 @@ greedy tokens. The sampled token at each position is forced by logit_bias to
 an ASCII byte token, because the server drops the probabilities of a token
 that ends in an incomplete UTF-8 sequence; the raw logits it reports are
 those before any bias.
+
+    python3 tests/testdata/model/make_goldens.py --tiny-server LLAMA_SERVER build/release/quest q4_k_m
+does the same on the files written with `--type q4_k_m` (every matrix Q4_K or
+Q6_K), into tiny_q4_k_m_<preset>.json, without the tokenizer cases (the
+vocabulary does not depend on the weight type).
 """
 import json
 import subprocess
@@ -169,7 +174,7 @@ def tokenize_cases(port):
     return out
 
 
-def main_tiny_server(server, quest, port=18931):
+def main_tiny_server(server, quest, weight_type=None, port=18931):
     here = Path(__file__).parent
     ascii_bias = [[97, 100.0], [100, 100.0]]  # bytes 'a' / 'd' (BPE), '^' / 'a' (SentencePiece)
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,7 +182,9 @@ def main_tiny_server(server, quest, port=18931):
             ref = json.loads(ref_file.read_text())
             if ref.get("sliding_window"):
                 continue  # llama.cpp ignores a llama file's sliding window
-            mm = ref["make_model"]
+            mm = dict(ref["make_model"])
+            if weight_type:
+                mm["type"] = weight_type
             path = str(Path(tmp) / (mm["preset"] + ".gguf"))
             subprocess.run([quest, "make-model", "--preset", mm["preset"], "--tiny", "--seed",
                             str(mm["seed"]), "--type", mm["type"], "-o", path], check=True)
@@ -204,15 +211,19 @@ def main_tiny_server(server, quest, port=18931):
                     # Up to 32: the server stops at an end-of-generation token (its
                     # ignore_eos would bias those to -inf, changing the argmax).
                     cases.append({"tokens": tokens, "logits": top, "greedy": d["tokens"]})
-                tokenized = tokenize_cases(port)
+                tokenized = None if weight_type else tokenize_cases(port)
             finally:
                 proc.terminate()
                 proc.wait()
-            (here / ref_file.name.replace("reference_", "")).write_text(json.dumps(
-                {"make_model": mm, "values": "logprobs", "tokenize": tokenized,
-                 "oracle": "llama-server of the llama.cpp tree vendored in llama-cpp-python "
-                           "0.3.36 (CPU, f16 KV cache, flash attention off)",
-                 "cases": cases}, indent=1))
+            golden = {"make_model": mm, "values": "logprobs"}
+            if tokenized is not None:
+                golden["tokenize"] = tokenized
+            golden["oracle"] = ("llama-server of the llama.cpp tree vendored in llama-cpp-python "
+                                "0.3.36 (CPU, f16 KV cache, flash attention off)")
+            golden["cases"] = cases
+            name = ref_file.name.replace("reference_tiny_", "tiny_" + (
+                weight_type + "_" if weight_type else ""))
+            (here / name).write_text(json.dumps(golden, indent=1))
             print(mm["preset"], "done", flush=True)
 
 
@@ -220,6 +231,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "--tiny":
         main_tiny(sys.argv[2])
     elif sys.argv[1] == "--tiny-server":
-        main_tiny_server(sys.argv[2], sys.argv[3])
+        main_tiny_server(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         main(sys.argv[1])
