@@ -56,7 +56,7 @@ Session::Session(const Model& model, const SessionOptions& opts, std::unique_ptr
     : model_(model),
       opts_(opts),
       store_(std::move(store)),
-      forward_(model, store_.get(), opts.threads),
+      forward_(model, store_.get(), opts.threads, context),
       context_(context) {
   state_.policy = opts.attention;
   state_.policy.quest.scale = model.config().attn_scale;
