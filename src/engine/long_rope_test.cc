@@ -1,6 +1,6 @@
 // LongRoPE (Phi-3 128K) on make-model's tiny file: the context a session is
-// created with picks the factor set for every position, and bad factor
-// tensors are named. The goldens (golden_test.cc) check the numbers.
+// created with picks the factor set for every position, a K/V file keeps to
+// its set, and bad factor tensors are named. The goldens (golden_test.cc) check the numbers.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -61,6 +61,38 @@ TEST(LongRope, TheSessionContextPicksTheFactorSet) {
   EXPECT_NE(short_ctx, long_ctx);
   EXPECT_EQ(long_ctx, PrefillLogits(**m, 1024));
   EXPECT_EQ(short_ctx, PrefillLogits(**m, 64));
+}
+
+// Keys are saved rotated: a K/V file from a context on the long set cannot
+// continue in a context on the short one (or the reverse), and says which -c.
+TEST(LongRope, KvFileRemembersTheFactorSet) {
+  const std::string path = WriteTiny("kv");
+  Result<std::unique_ptr<Model>> m = Model::Load(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const std::string kv = path + ".kv";
+  const std::vector<int32_t> tokens = {5, 17, 300, 42, 9, 811, 64, 3};
+  std::vector<float> logits((*m)->config().vocab_size);
+  const auto session = [&](int context) {
+    SessionOptions so;
+    so.context = context;
+    so.attention.method = AttentionMethod::kDense;
+    auto s = Session::Create(**m, so);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return std::move(*s);
+  };
+  auto saver = session(300);  // long factors
+  ASSERT_TRUE(saver->Prefill(tokens.data(), 8, logits.data()).ok());
+  ASSERT_TRUE(saver->SaveKv(kv, tokens, logits).ok());
+  Result<KvSnapshot> same_set = session(1024)->LoadKv(kv, tokens);
+  EXPECT_TRUE(same_set.ok()) << same_set.status().message();
+  Result<KvSnapshot> other_set = session(256)->LoadKv(kv, tokens);
+  std::filesystem::remove(kv);
+  ASSERT_FALSE(other_set.ok());
+  EXPECT_NE(other_set.status().message().find("LongRoPE's long factors"), std::string::npos)
+      << other_set.status().message();
+  EXPECT_NE(other_set.status().message().find("-c above"), std::string::npos)
+      << other_set.status().message();
 }
 
 TEST(LongRope, NonPositiveFactorIsNamed) {

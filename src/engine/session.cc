@@ -105,7 +105,7 @@ Status Session::SaveKv(const std::string& path, std::span<const int32_t> tokens,
     return Status::Error(StrFormat("saving K/V: %zu tokens given for a sequence of %d",
                                    tokens.size(), position()));
   }
-  return SaveKvFile(path, model_, *store_, state_, tokens, logits);
+  return SaveKvFile(path, model_, *store_, state_, context_, tokens, logits);
 }
 
 Result<KvSnapshot> Session::LoadKv(const std::string& path, std::span<const int32_t> prompt) {
