@@ -60,7 +60,7 @@ float LongRopeDerivedAttnFactor(int context_length, int original_context);
 bool LongRopeUsesLongFactors(const RopeScaling& s, int context);
 
 // One line for logs: "LongRoPE long factors (context 8192 > original 4096,
-// attn_factor 1.190)"; empty unless s is kLongRope.
+// attn_factor 1.19)"; empty unless s is kLongRope.
 std::string LongRopeChoiceText(const RopeScaling& s, int context);
 
 }  // namespace quest
