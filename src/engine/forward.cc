@@ -44,12 +44,12 @@ size_t KvRowBytes(const ModelConfig& c, KvType type) {
 
 }  // namespace
 
-Forward::Forward(const Model& model, KvStore* store, int threads)
+Forward::Forward(const Model& model, KvStore* store, int threads, int context)
     : model_(model), store_(store), threads_(threads > 0 ? threads : omp_get_max_threads()) {
   const ModelConfig& c = model.config();
-  const ModelWeights& w = model.weights();
+  const std::vector<float>& factors = RopeFreqFactorsFor(c, model.weights(), context);
   const bool adjacent = c.rope_style == RopeStyle::kAdjacentPairs;
-  const float* freq = w.rope_freq_factors.empty() ? nullptr : w.rope_freq_factors.data();
+  const float* freq = factors.empty() ? nullptr : factors.data();
   rope_.emplace_back(c.rope_dim, adjacent, c.rope_base, c.rope_scale, freq);
   if (c.rope_base_local > 0) {
     rope_.emplace_back(c.rope_dim, adjacent, c.rope_base_local, c.rope_scale, freq);

@@ -31,7 +31,9 @@ struct ForwardItem {
 
 class Forward {
  public:
-  Forward(const Model& model, KvStore* store, int threads);
+  // context: the tokens one sequence may hold; it picks LongRoPE's factor set
+  // (RopeFreqFactorsFor), the same for every sequence this pass runs.
+  Forward(const Model& model, KvStore* store, int threads, int context);
 
   // Runs every item's tokens at positions [position, position + n) of its
   // sequence and advances it. The caller has reserved the pages (KvStore::

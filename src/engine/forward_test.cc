@@ -89,7 +89,7 @@ TEST_P(ForwardModelTest, SequencesBatchedTogetherMatchEachAlone) {
   ko.window_rings = false;
   auto store = KvStore::Create(c, ko);
   ASSERT_TRUE(store.ok());
-  Forward fwd(m, store->get(), 0);
+  Forward fwd(m, store->get(), 0, 512);  // the sessions' context
   std::vector<SequenceState> st(kSeqs);
   std::vector<std::vector<float>> logits(kSeqs, std::vector<float>(vocab));
   for (int s = 0; s < 2; ++s) {

@@ -31,7 +31,7 @@ PageRange LivePages(const KvStore& store, const SequenceState& s, int layer) {
   return {n - live, live};
 }
 
-KvFileHeader MakeHeader(const Model& model, const KvStore& store, int num_tokens) {
+KvFileHeader MakeHeader(const Model& model, const KvStore& store, int num_tokens, int context) {
   const ModelConfig& c = model.config();
   const KvCacheConfig& kc = store.pool().config();
   KvFileHeader h{};
@@ -47,7 +47,17 @@ KvFileHeader MakeHeader(const Model& model, const KvStore& store, int num_tokens
   h.vocab_size = c.vocab_size;
   h.num_tokens = num_tokens;
   h.num_logits = c.vocab_size;
+  h.rope_factors = static_cast<int32_t>(KvRopeFactorsFor(c, context));
   return h;
+}
+
+const char* RopeFactorsText(int32_t f) {
+  switch (static_cast<KvRopeFactors>(f)) {
+    case KvRopeFactors::kFixed: return "fixed RoPE";
+    case KvRopeFactors::kLongRopeShort: return "LongRoPE's short factors";
+    case KvRopeFactors::kLongRopeLong: return "LongRoPE's long factors";
+  }
+  return "unknown RoPE factors";
 }
 
 uint64_t HeaderChecksum(const KvFileHeader& h) {
@@ -93,6 +103,13 @@ Status CompareHeader(const std::string& path, const KvFileHeader& got, const KvF
   }
   if (got.vocab_size != want.vocab_size || got.num_logits != want.num_logits) {
     return differs("vocabulary size", got.vocab_size, want.vocab_size);
+  }
+  if (got.rope_factors != want.rope_factors) {
+    return Status::Error(StrFormat("K/V file %s holds keys rotated with %s; this run's context "
+                                   "uses %s (pass -c %s the original context)",
+                                   path.c_str(), RopeFactorsText(got.rope_factors),
+                                   RopeFactorsText(want.rope_factors),
+                                   got.rope_factors == 2 ? "above" : "at most"));
   }
   return Status();
 }
@@ -237,7 +254,7 @@ Status LoadInto(std::FILE* f, const std::string& path, long long size, const Mod
     return Status::Error(StrFormat("K/V file %s: the header's checksum does not match: the file "
                                    "is corrupted", path.c_str()));
   }
-  QE_RETURN_IF_ERROR(CompareHeader(path, h, MakeHeader(model, *store, h.num_tokens)));
+  QE_RETURN_IF_ERROR(CompareHeader(path, h, MakeHeader(model, *store, h.num_tokens, context)));
   if (h.num_tokens <= 0 || h.num_tokens > size / 4) {
     return Status::Error(StrFormat("K/V file %s: %d tokens cannot be right for a file of %lld "
                                    "bytes: the file is corrupted", path.c_str(), h.num_tokens, size));
@@ -267,8 +284,14 @@ Status LoadInto(std::FILE* f, const std::string& path, long long size, const Mod
 
 }  // namespace
 
+KvRopeFactors KvRopeFactorsFor(const ModelConfig& c, int context) {
+  if (c.rope_scaling.type != RopeScalingType::kLongRope) return KvRopeFactors::kFixed;
+  return LongRopeUsesLongFactors(c.rope_scaling, context) ? KvRopeFactors::kLongRopeLong
+                                                          : KvRopeFactors::kLongRopeShort;
+}
+
 Status SaveKvFile(const std::string& path, const Model& model, const KvStore& store,
-                  const SequenceState& s, std::span<const int32_t> tokens,
+                  const SequenceState& s, int context, std::span<const int32_t> tokens,
                   std::span<const float> logits) {
   const ModelConfig& c = model.config();
   QE_CHECK(static_cast<int>(tokens.size()) == s.position(), "tokens %zu, position %d",
@@ -279,7 +302,7 @@ Status SaveKvFile(const std::string& path, const Model& model, const KvStore& st
   if (f == nullptr) {
     return Status::Error(StrFormat("cannot create K/V file %s: %s", tmp.c_str(), std::strerror(errno)));
   }
-  KvFileHeader h = MakeHeader(model, store, static_cast<int>(tokens.size()));
+  KvFileHeader h = MakeHeader(model, store, static_cast<int>(tokens.size()), context);
   Hash64 body;
   Status st = WriteAll(f.get(), &h, sizeof(h), nullptr, tmp);  // rewritten with the checksums
   if (st.ok()) st = WriteBody(f.get(), tmp, c.num_layers, store, s, tokens, logits, &body);

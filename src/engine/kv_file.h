@@ -22,7 +22,7 @@
 namespace quest {
 
 inline constexpr char kKvFileMagic[8] = {'Q', 'U', 'E', 'S', 'T', 'K', 'V', '\0'};
-inline constexpr uint32_t kKvFileVersion = 1;
+inline constexpr uint32_t kKvFileVersion = 2;
 
 struct KvFileHeader {
   char magic[8];
@@ -31,6 +31,10 @@ struct KvFileHeader {
   uint64_t model_id;
   int32_t num_layers, num_kv_heads, head_dim, page_size, kv_type, vocab_size;
   int32_t num_tokens, num_logits;
+  // Keys are stored rotated: the LongRoPE set the saving context used
+  // (KvRopeFactors), which a loading context must use too.
+  int32_t rope_factors;
+  int32_t reserved;          // 0
   uint64_t body_checksum;    // Hash64 of every byte after the header
   uint64_t header_checksum;  // Hash64 of the header bytes before this field
 };
@@ -43,10 +47,15 @@ struct KvSnapshot {
 
 uint64_t ModelIdentity(const Model& model);
 
+// KvFileHeader::rope_factors for a sequence context of `context` tokens.
+enum class KvRopeFactors : int32_t { kFixed = 0, kLongRopeShort = 1, kLongRopeLong = 2 };
+KvRopeFactors KvRopeFactorsFor(const ModelConfig& c, int context);
+
 // Writes the sequence's tokens, logits and pages to `path` (through a
-// temporary file renamed at the end, so an existing file survives a failure).
+// temporary file renamed at the end, so an existing file survives a failure);
+// context: the session's, which picked the sequence's RoPE factors.
 Status SaveKvFile(const std::string& path, const Model& model, const KvStore& store,
-                  const SequenceState& s, std::span<const int32_t> tokens,
+                  const SequenceState& s, int context, std::span<const int32_t> tokens,
                   std::span<const float> logits);
 
 // Fills the empty sequence s from `path`; with a prompt, first checks that

@@ -56,7 +56,7 @@ Session::Session(const Model& model, const SessionOptions& opts, std::unique_ptr
     : model_(model),
       opts_(opts),
       store_(std::move(store)),
-      forward_(model, store_.get(), opts.threads),
+      forward_(model, store_.get(), opts.threads, context),
       context_(context) {
   state_.policy = opts.attention;
   state_.policy.quest.scale = model.config().attn_scale;
@@ -105,7 +105,7 @@ Status Session::SaveKv(const std::string& path, std::span<const int32_t> tokens,
     return Status::Error(StrFormat("saving K/V: %zu tokens given for a sequence of %d",
                                    tokens.size(), position()));
   }
-  return SaveKvFile(path, model_, *store_, state_, tokens, logits);
+  return SaveKvFile(path, model_, *store_, state_, context_, tokens, logits);
 }
 
 Result<KvSnapshot> Session::LoadKv(const std::string& path, std::span<const int32_t> prompt) {

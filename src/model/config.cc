@@ -23,7 +23,8 @@ Result<int> RequiredInt(const GgufFile& g, const std::string& key, int64_t max) 
 }
 
 // Linear scaling divides positions; YaRN becomes frequency divisors and a
-// magnitude scale of q and k, which only multiplies q.k (rope_dim == head_dim).
+// magnitude scale of q and k, which only multiplies q.k (rope_dim == head_dim);
+// so does LongRoPE's attn_factor, whatever factor set the context picks.
 Status ApplyRopeScaling(const GgufFile& g, ModelConfig* c) {
   const RopeScaling& s = c->rope_scaling;
   if (s.type == RopeScalingType::kLinear) {
@@ -40,6 +41,17 @@ Status ApplyRopeScaling(const GgufFile& g, ModelConfig* c) {
     }
     c->rope_freq_factors = YarnFrequencyFactors(s, c->rope_dim, c->rope_base);
     c->attn_scale *= m * m;
+  } else if (s.type == RopeScalingType::kLongRope) {
+    // The factor sets are tensors (weights.cc); the context in use picks one.
+    if (g.FindTensor("rope_freqs.weight") != nullptr) {
+      return Status::Error(StrFormat("%s: LongRoPE tensors and a rope_freqs.weight tensor together "
+                                     "are not supported", g.path().c_str()));
+    }
+    if (s.attn_factor != 1.0f && c->rope_dim != c->head_dim) {
+      return Status::Error(StrFormat("%s: LongRoPE with rope.dimension_count %d < head dim %d is "
+                                     "not supported", g.path().c_str(), c->rope_dim, c->head_dim));
+    }
+    c->attn_scale *= s.attn_factor * s.attn_factor;
   }
   return Status();
 }
@@ -151,12 +163,6 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& g) {
   c.fused_qkv = c.arch == Arch::kPhi3;
   if (c.arch == Arch::kQwen2 || c.arch == Arch::kQwen3 || c.arch == Arch::kPhi3) {
     c.rope_style = RopeStyle::kHalves;
-  }
-  // Phi-3's LongRoPE picks long or short factors by the context in use; quest
-  // has no such choice yet, and ignoring them would be silently wrong.
-  if (g.FindTensor("rope_factors_long.weight") != nullptr) {
-    return Status::Error(StrFormat("%s: LongRoPE (tensor rope_factors_long.weight, Phi-3 128K) "
-                                   "is not supported", g.path().c_str()));
   }
   QE_RETURN_IF_ERROR(ApplyRopeScaling(g, &c));
   return c;

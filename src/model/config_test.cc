@@ -1,6 +1,7 @@
 // ModelConfig from GGUF metadata for each family: RoPE style, biases, norms,
-// YaRN's factors and magnitude, a declared sliding window, and named errors
-// for what quest does not run.
+// YaRN's factors and magnitude, LongRoPE's attention factor and factor
+// choice, a declared sliding window, and named errors for what quest does not
+// run.
 #include "src/model/config.h"
 
 #include <gtest/gtest.h>
@@ -95,13 +96,81 @@ TEST(ModelConfig, UnknownRopeScalingIsNamed) {
   EXPECT_NE(a.status().message().find("mamba"), std::string::npos);
 }
 
-TEST(ModelConfig, Phi3LongRopeIsRefusedNotIgnored) {
-  Result<ModelConfig> c = ConfigOf("phi3", [](GgufWriter* w) {
-    w->AddTensorInfo("rope_factors_long.weight", GgmlType::kF32, {8});
-    w->AddTensorInfo("rope_factors_short.weight", GgmlType::kF32, {8});
+// Phi-3 128K as llama.cpp's converter writes it: the factor tensors, the
+// original context, no type key; head_dim 16 (8 pairs).
+void AddLongRope(GgufWriter* w) {
+  w->AddTensorInfo("rope_factors_long.weight", GgmlType::kF32, {8});
+  w->AddTensorInfo("rope_factors_short.weight", GgmlType::kF32, {8});
+  w->SetU32("phi3.rope.scaling.original_context_length", 256);
+}
+
+TEST(ModelConfig, Phi3LongRopeReadsItsAttentionFactorOrDerivesIt) {
+  Result<ModelConfig> derived = ConfigOf("phi3", AddLongRope);
+  ASSERT_TRUE(derived.ok()) << derived.status().message();
+  EXPECT_EQ(derived->rope_scaling.type, RopeScalingType::kLongRope);
+  EXPECT_EQ(derived->rope_scaling.original_context, 256);
+  // Context 1024 from 256: sqrt(1 + ln 4 / ln 256) = sqrt(1.25), on q and k.
+  EXPECT_NEAR(derived->rope_scaling.attn_factor, std::sqrt(1.25f), 1e-6f);
+  EXPECT_NEAR(derived->attn_scale, 1.25f / 4.0f, 1e-6f);
+  EXPECT_TRUE(derived->rope_freq_factors.empty()) << "the factor sets are tensors";
+  Result<ModelConfig> given = ConfigOf("phi3", [](GgufWriter* w) {
+    AddLongRope(w);
+    w->SetF32("phi3.rope.scaling.attn_factor", 1.5f);
   });
-  ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("rope_factors_long"), std::string::npos);
+  ASSERT_TRUE(given.ok()) << given.status().message();
+  EXPECT_FLOAT_EQ(given->rope_scaling.attn_factor, 1.5f);
+  EXPECT_NEAR(given->attn_scale, 2.25f / 4.0f, 1e-6f);
+  Result<ModelConfig> typed = ConfigOf("phi3", [](GgufWriter* w) {
+    AddLongRope(w);
+    w->SetString("phi3.rope.scaling.type", "longrope");
+  });
+  ASSERT_TRUE(typed.ok()) << typed.status().message();
+  EXPECT_EQ(typed->rope_scaling.type, RopeScalingType::kLongRope);
+}
+
+TEST(ModelConfig, LongRopeTakesLongFactorsPastTheOriginalContext) {
+  RopeScaling s;
+  s.type = RopeScalingType::kLongRope;
+  s.original_context = 4096;
+  EXPECT_FALSE(LongRopeUsesLongFactors(s, 4096));
+  EXPECT_TRUE(LongRopeUsesLongFactors(s, 4097));
+  EXPECT_NE(LongRopeChoiceText(s, 4097).find("long"), std::string::npos);
+  EXPECT_NE(LongRopeChoiceText(s, 100).find("short"), std::string::npos);
+  // Phi-3 mini 128K: 131072 from 4096.
+  EXPECT_NEAR(LongRopeDerivedAttnFactor(131072, 4096),
+              std::sqrt(1 + std::log(32.0) / std::log(4096.0)), 1e-6);
+  EXPECT_EQ(LongRopeDerivedAttnFactor(4096, 4096), 1.0f);
+}
+
+TEST(ModelConfig, LongRopeMisdeclaredIsNamed) {
+  const auto error_of = [](const std::function<void(GgufWriter*)>& extra) {
+    Result<ModelConfig> c = ConfigOf("phi3", extra);
+    return c.ok() ? std::string("ok") : c.status().message();
+  };
+  // Another scaling type beside the tensors.
+  std::string e = error_of([](GgufWriter* w) {
+    AddLongRope(w);
+    w->SetString("phi3.rope.scaling.type", "yarn");
+  });
+  EXPECT_NE(e.find("phi3.rope.scaling.type"), std::string::npos) << e;
+  EXPECT_NE(e.find("rope_factors_long"), std::string::npos) << e;
+  // The type without the tensors.
+  e = error_of([](GgufWriter* w) { w->SetString("phi3.rope.scaling.type", "longrope"); });
+  EXPECT_NE(e.find("rope_factors_long.weight"), std::string::npos) << e;
+  // A linear factor on top (llama.cpp would apply both).
+  e = error_of([](GgufWriter* w) {
+    AddLongRope(w);
+    w->SetF32("phi3.rope.scaling.factor", 2);
+  });
+  EXPECT_NE(e.find("phi3.rope.scaling.factor"), std::string::npos) << e;
+  // A magnitude on part of the head only cannot fold into the softmax scale.
+  e = error_of([](GgufWriter* w) {
+    w->AddTensorInfo("rope_factors_long.weight", GgmlType::kF32, {4});
+    w->AddTensorInfo("rope_factors_short.weight", GgmlType::kF32, {4});
+    w->SetU32("phi3.rope.scaling.original_context_length", 256);
+    w->SetU32("phi3.rope.dimension_count", 8);
+  });
+  EXPECT_NE(e.find("rope.dimension_count 8"), std::string::npos) << e;
 }
 
 TEST(ModelConfig, LlamaSlidingWindowCoversEveryLayerPhi3sIsIgnored) {

@@ -6,10 +6,12 @@
 #include <cstring>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/gguf/gguf_writer.h"
 #include "src/model/quantize.h"
+#include "src/model/rope_scaling.h"
 #include "src/model/weight_types.h"
 
 namespace quest {
@@ -39,6 +41,9 @@ constexpr ModelPreset kPresets[] = {
      32768, false, V::kQwen2Bpe},
     {"phi3-mini", "phi3", 32, 3072, 32, 32, 0, 8192, 32064, 4096, 10000.0f, R::kNone, 0, 0, false,
      V::kPhi3SentencePiece},
+    // Phi-3 mini 128K: LongRoPE from an original context of 4096.
+    {"phi3-mini-128k", "phi3", 32, 3072, 32, 32, 0, 8192, 32064, 131072, 10000.0f, R::kLongRope,
+     32, 4096, false, V::kPhi3SentencePiece},
     // Two small llama layers, for tests that need a file but no weights download.
     {"tiny", "llama", 2, 128, 4, 2, 0, 256, 1024, 4096, 10000.0f, R::kNone, 0, 0, true,
      V::kLlama3Bpe},
@@ -62,6 +67,19 @@ std::vector<float> Llama3RopeFactors(int head_dim, float base, float factor, int
           (old_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
       f[i] = static_cast<float>(1.0 / ((1 - smooth) / factor + smooth));
     }
+  }
+  return f;
+}
+
+// LongRoPE factor sets of a plausible form (the released ones come from a
+// search): the short set stretches the low frequencies a little (1 to 2), the
+// long set up to 1.25 x scale, both rising with the pair index i as in the
+// released Phi-3 files, so that either set differs from the other on most pairs.
+std::vector<float> LongRopeFactors(int half, double scale, bool long_set) {
+  std::vector<float> f(half);
+  for (int i = 0; i < half; ++i) {
+    const double t = half > 1 ? static_cast<double>(i) / (half - 1) : 0;
+    f[i] = static_cast<float>(long_set ? std::pow(scale, t) * (1 + 0.25 * t) : 1 + t * t);
   }
   return f;
 }
@@ -157,10 +175,16 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
   w.SetF32(a + "attention.layer_norm_rms_epsilon", arch == "llama" ? 1e-5f : 1e-6f);
   w.SetU32(a + "vocab_size", p.vocab);
   if (p.sliding_window > 0) w.SetU32(a + "attention.sliding_window", p.sliding_window);
+  const int context = o.context > 0 ? o.context : p.context;
   if (p.rope == PresetRope::kYarn) {
     w.SetString(a + "rope.scaling.type", "yarn");
     w.SetF32(a + "rope.scaling.factor", p.rope_factor);
     w.SetU32(a + "rope.scaling.original_context_length", p.original_context);
+  }
+  if (p.rope == PresetRope::kLongRope) {  // as llama.cpp's converter writes Phi-3 128K
+    w.SetU32(a + "rope.scaling.original_context_length", p.original_context);
+    w.SetF32(a + "rope.scaling.attn_factor",
+             LongRopeDerivedAttnFactor(context, p.original_context));
   }
   w.SetU32("general.file_type", types->file_type);
   WriteTokenizer(MakeVocab(p.vocab_kind, p.vocab), p.vocab_kind, &w);
@@ -223,20 +247,26 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     }
     matrix(b + "ffn_down.weight", p.d_ff, p.d_model, false, MatrixRole::kFfnDown, l);
   }
-  std::vector<float> rope_factors;
+  // RoPE factor tensors (f32 [head_dim / 2]), written after the specs.
+  std::vector<std::pair<std::string, std::vector<float>>> factors;
   if (p.rope == PresetRope::kLlama3) {
-    rope_factors = Llama3RopeFactors(head_dim, p.rope_base, p.rope_factor, p.original_context);
+    factors.emplace_back("rope_freqs.weight", Llama3RopeFactors(head_dim, p.rope_base,
+                                                                p.rope_factor, p.original_context));
+  } else if (p.rope == PresetRope::kLongRope) {
+    const double scale = static_cast<double>(p.context) / p.original_context;
+    factors.emplace_back("rope_factors_long.weight", LongRopeFactors(head_dim / 2, scale, true));
+    factors.emplace_back("rope_factors_short.weight", LongRopeFactors(head_dim / 2, scale, false));
   }
   for (const Spec& s : specs) w.AddTensorInfo(s.name, s.type, s.shape);
-  if (!rope_factors.empty()) {
-    w.AddTensorInfo("rope_freqs.weight", GgmlType::kF32, {static_cast<int64_t>(head_dim / 2)});
+  for (const auto& f : factors) {
+    w.AddTensorInfo(f.first, GgmlType::kF32, {static_cast<int64_t>(f.second.size())});
   }
   progress << "make-model: " << p.name << (o.tiny ? " (tiny) " : " ") << o.type << ", "
            << specs.size() << " tensors -> " << o.output << "\n";
   std::vector<float> row;
   return w.WriteStreaming(o.output, [&](size_t index, uint8_t* out, size_t nbytes) {
-    if (index == specs.size()) {  // rope_freqs
-      std::memcpy(out, rope_factors.data(), nbytes);
+    if (index >= specs.size()) {
+      std::memcpy(out, factors[index - specs.size()].second.data(), nbytes);
       return;
     }
     const Spec& s = specs[index];

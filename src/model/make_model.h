@@ -1,5 +1,5 @@
 // `quest make-model`: writes a GGUF file with the real shape of a known model
-// (Llama 2/3, Qwen 2.5/3, Mistral, Phi-3), random weights and a valid
+// (Llama 2/3, Qwen 2.5/3, Mistral, Phi-3 4K and 128K), random weights and a valid
 // tokenizer, with the standard metadata keys, so that long-context speed can be
 // measured at shapes no small model has, by quest and by llama.cpp alike.
 // `--tiny` keeps a preset's architecture, tokenizer kind and RoPE scaling at a
@@ -16,7 +16,7 @@
 
 namespace quest {
 
-enum class PresetRope { kNone, kLlama3, kYarn };
+enum class PresetRope { kNone, kLlama3, kYarn, kLongRope };
 
 struct ModelPreset {
   const char* name;
@@ -26,7 +26,7 @@ struct ModelPreset {
   int d_ff, vocab, context;
   float rope_base;
   PresetRope rope;
-  float rope_factor;     // llama3 or YaRN factor
+  float rope_factor;     // llama3 or YaRN factor (LongRoPE: context / original_context)
   int original_context;  // the context the scaled RoPE was trained at
   bool tied_output;
   SyntheticVocab vocab_kind;

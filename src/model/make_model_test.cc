@@ -243,7 +243,7 @@ TEST_P(QuestOnFamily, MatchesDenseWhenTheBudgetCoversAndSelectsBelow) {
 
 INSTANTIATE_TEST_SUITE_P(Families, QuestOnFamily,
                          ::testing::Values("llama3.1-8b", "mistral-7b", "qwen2.5-7b", "qwen3-8b",
-                                           "phi3-mini"));
+                                           "phi3-mini", "phi3-mini-128k"));
 
 TEST(MakeModel, BadOptionsAreNamed) {
   std::ostringstream log;

@@ -1,6 +1,7 @@
 // Tensor lookup and validation for the architectures of config.h.
 #include "src/model/weights.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "src/kernels/quant/matvec.h"
@@ -94,6 +95,25 @@ class Loader {
     return Status();
   }
 
+  // Per-pair frequency divisors: f32 [n], each finite and positive.
+  Status GetRopeFactors(const std::string& name, int n, std::vector<float>* out) {
+    const GgufTensor* t = g_.FindTensor(name);
+    if (t == nullptr) return Missing(name);
+    if (t->type != GgmlType::kF32 || t->num_elements() != n) {
+      return Status::Error(
+          StrFormat("%s: tensor %s must be f32 [%d]", g_.path().c_str(), name.c_str(), n));
+    }
+    const float* p = reinterpret_cast<const float*>(t->data);
+    for (int i = 0; i < n; ++i) {
+      if (!std::isfinite(p[i]) || p[i] <= 0) {
+        return Status::Error(StrFormat("%s: tensor %s[%d] = %g must be a positive number",
+                                       g_.path().c_str(), name.c_str(), i, p[i]));
+      }
+    }
+    out->assign(p, p + n);
+    return Status();
+  }
+
   Status Missing(const std::string& name) {
     return Status::Error(StrFormat("%s: tensor %s is missing", g_.path().c_str(), name.c_str()));
   }
@@ -117,15 +137,16 @@ Result<ModelWeights> LoadWeights(const GgufFile& g, const ModelConfig& c) {
   } else {
     QE_RETURN_IF_ERROR(ld.GetMatrix("output.weight", c.vocab_size, c.d_model, &w.output));
   }
-  if (const GgufTensor* f = g.FindTensor("rope_freqs.weight")) {
-    if (f->type != GgmlType::kF32 || f->num_elements() != c.rope_dim / 2) {
-      return Status::Error(StrFormat("%s: tensor rope_freqs.weight must be f32 [%d]",
-                                     g.path().c_str(), c.rope_dim / 2));
-    }
-    const float* p = reinterpret_cast<const float*>(f->data);
-    w.rope_freq_factors.assign(p, p + c.rope_dim / 2);
+  if (g.FindTensor("rope_freqs.weight") != nullptr) {
+    QE_RETURN_IF_ERROR(ld.GetRopeFactors("rope_freqs.weight", c.rope_dim / 2, &w.rope_freq_factors));
   } else {
     w.rope_freq_factors = c.rope_freq_factors;  // YaRN's, or none
+  }
+  if (c.rope_scaling.type == RopeScalingType::kLongRope) {
+    QE_RETURN_IF_ERROR(
+        ld.GetRopeFactors("rope_factors_long.weight", c.rope_dim / 2, &w.rope_factors_long));
+    QE_RETURN_IF_ERROR(
+        ld.GetRopeFactors("rope_factors_short.weight", c.rope_dim / 2, &w.rope_factors_short));
   }
   w.layers.resize(c.num_layers);
   for (int l = 0; l < c.num_layers; ++l) {
@@ -179,6 +200,13 @@ void RepackWeights(ModelWeights* w, int num_threads) {
     for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) repack(m);
   }
   repack(&w->output);
+}
+
+const std::vector<float>& RopeFreqFactorsFor(const ModelConfig& c, const ModelWeights& w,
+                                             int context) {
+  if (c.rope_scaling.type != RopeScalingType::kLongRope) return w.rope_freq_factors;
+  return LongRopeUsesLongFactors(c.rope_scaling, context) ? w.rope_factors_long
+                                                          : w.rope_factors_short;
 }
 
 }  // namespace quest

@@ -51,6 +51,9 @@ struct ModelWeights {
   const float* output_norm = nullptr;
   Matrix output;  // [vocab x d_model]; the embedding when tied
   std::vector<float> rope_freq_factors;  // llama 3 "rope_freqs.weight" (empty: none)
+  // LongRoPE (Phi-3 128K): per-pair divisors [rope_dim/2] for contexts past
+  // the original one and within it (empty: none); see RopeFreqFactorsFor.
+  std::vector<float> rope_factors_long, rope_factors_short;
   // f32 copies of norm vectors stored in other types (rare); views point here.
   std::vector<std::unique_ptr<std::vector<float>>> owned;
   size_t total_bytes = 0;  // bytes of all matrices (weights read per token, roughly)
@@ -62,6 +65,12 @@ struct ModelWeights {
 // Finds every tensor the architecture needs, checks its type and shape, and
 // names the tensor, its shape and the expected one on error.
 Result<ModelWeights> LoadWeights(const GgufFile& gguf, const ModelConfig& config);
+
+// The per-pair frequency divisors a sequence context of `context` tokens
+// rotates with: LongRoPE's long or short set (LongRopeUsesLongFactors), else
+// rope_freq_factors (llama 3's or YaRN's; empty: none).
+const std::vector<float>& RopeFreqFactorsFor(const ModelConfig& c, const ModelWeights& w,
+                                             int context);
 
 // Opt-in (`--repack`): gives every Q4_0 matrix that the decode MatVec reads
 // (the projections and the output; rows a multiple of 8) a repacked copy in

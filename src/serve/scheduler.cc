@@ -44,7 +44,7 @@ Scheduler::Scheduler(const Model& model, const SchedulerOptions& o,
       opts_(o),
       store_(std::move(store)),
       prefix_(&store_->pool()),
-      forward_(model, store_.get(), o.threads) {
+      forward_(model, store_.get(), o.threads, o.ctx_size) {
   UpdatePageStats();
   thread_ = std::thread([this] { Loop(); });
 }

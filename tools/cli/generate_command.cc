@@ -205,6 +205,10 @@ int RunGenerate(GenerateOptions o) {
       t_prefill > 0 ? (tokens.size() - restored) / t_prefill : 0.0, restored, decode_steps, t_decode,
       decode_steps > 0 ? decode_steps / t_decode : 0.0,
       decode_steps > 0 ? kv_bytes / decode_steps / 1e6 : 0.0, static_cast<int>(context));
+  if (const std::string rope = LongRopeChoiceText(c.rope_scaling, static_cast<int>(context));
+      !rope.empty()) {
+    std::fprintf(stderr, "rope: %s\n", rope.c_str());
+  }
   if (o.repack) {
     std::fprintf(stderr, "repacked Q4_0 weights for decode: %.2f GB in memory\n",
                  (*model)->weights().repacked_bytes / 1e9);

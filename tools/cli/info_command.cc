@@ -11,6 +11,19 @@
 namespace quest {
 namespace {
 
+nlohmann::json RopeScalingJson(const RopeScaling& s) {
+  nlohmann::json j = {{"type", Name(s.type)}};
+  if (s.type == RopeScalingType::kNone) return j;
+  j["factor"] = s.factor;
+  j["original_context"] = s.original_context;
+  j["attn_factor"] = s.attn_factor;
+  if (s.type == RopeScalingType::kLongRope) {
+    // Which factor set a context gets: see LongRopeUsesLongFactors.
+    j["long_factors_when_context_exceeds"] = s.original_context;
+  }
+  return j;
+}
+
 nlohmann::json HyperparametersJson(const ModelConfig& c) {
   int local = 0;
   for (bool b : c.layer_is_local) local += b;
@@ -21,7 +34,8 @@ nlohmann::json HyperparametersJson(const ModelConfig& c) {
           {"rope_base", c.rope_base},      {"rope_base_local", c.rope_base_local},
           {"rope_dim", c.rope_dim},        {"sliding_window", c.sliding_window},
           {"sliding_window_layers", local}, {"attn_scale", c.attn_scale},
-          {"embed_scale", c.embed_scale},  {"tied_output", c.tied_output}};
+          {"embed_scale", c.embed_scale},  {"tied_output", c.tied_output},
+          {"rope_scaling", RopeScalingJson(c.rope_scaling)}};
 }
 
 nlohmann::json TokenizerJson(const GgufFile& g) {
@@ -69,7 +83,12 @@ Command AddInfoCommand(CLI::App* app) {
               std::cout << "architecture: " << c.arch_name << "\ncontext_length: "
                         << c.context_length << "\nhyperparameters: "
                         << HyperparametersJson(c).dump() << "\ntokenizer: "
-                        << TokenizerJson(g).dump() << "\n\n"
+                        << TokenizerJson(g).dump() << "\n";
+              if (c.rope_scaling.type == RopeScalingType::kLongRope) {
+                std::cout << "rope: LongRoPE, long factors for a context above "
+                          << c.rope_scaling.original_context << " tokens, short ones up to it\n";
+              }
+              std::cout << "\n"
                         << GgufInfoText(g);
             }
             return 0;

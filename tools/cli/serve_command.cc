@@ -148,6 +148,9 @@ int RunServe(ServeOptions o) {
   std::fprintf(stderr, "quest serve: ready (%s, %d slots of %d tokens, %d KV pages)\n",
                engine.model_id.c_str(), o.sched.parallel, o.sched.ctx_size,
                (*sched)->Stats().pages_total);
+  if (const std::string rope = LongRopeChoiceText(c.rope_scaling, o.sched.ctx_size); !rope.empty()) {
+    std::fprintf(stderr, "quest serve: %s\n", rope.c_str());
+  }
   std::fflush(stderr);
 
   WaitForSignal(set);

@@ -11,7 +11,7 @@ positions, and 32 greedy tokens after the prompt.
 writes tiny_<preset>.json for each reference_tiny_<preset>.json: the same
 make-model file, token ids and positions, through llama.cpp.
 
-    python3 tests/testdata/model/make_goldens.py --tiny-server LLAMA_SERVER build/release/quest
+    python3 tests/testdata/model/make_goldens.py --tiny-server LLAMA_SERVER build/release/quest [PRESET...]
 does the same through a llama-server binary of the same llama.cpp tree (no
 Python bindings needed): log-probabilities of the raw logits (the server's
 n_probs with post_sampling_probs off), one request per position, and the
@@ -174,53 +174,80 @@ def tokenize_cases(port):
     return out
 
 
-def main_tiny_server(server, quest, weight_type=None, port=18931):
-    here = Path(__file__).parent
+WEIGHT_TYPES = ("f16", "q8_0", "q4_0", "q4_k", "q4_k_m")
+
+
+def start_server(server, path, port, context):
+    proc = subprocess.Popen([server, "-m", path, "--port", str(port), "-t", "2", "-c",
+                             str(context), "-np", "1", "--no-warmup", "-fa", "off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(port, proc)
+    except RuntimeError:
+        proc.terminate()
+        proc.wait()
+        raise
+    return proc
+
+
+def server_case(port, c):
     ascii_bias = [[97, 100.0], [100, 100.0]]  # bytes 'a' / 'd' (BPE), '^' / 'a' (SentencePiece)
+    tokens = c["tokens"]
+    top = []
+    for at in c["logits"]:
+        p = at["position"]
+        d = post(port, {"prompt": tokens[:p + 1], "n_predict": 1, "temperature": 0,
+                        "n_probs": 5, "cache_prompt": False, "post_sampling_probs": False,
+                        "logit_bias": ascii_bias})
+        probs = d["completion_probabilities"][0]["top_logprobs"]
+        top.append({"position": p,
+                    "top5": [[int(t["id"]), float(t["logprob"])] for t in probs]})
+    d = post(port, {"prompt": tokens, "n_predict": 32, "temperature": 0, "top_k": 1,
+                    "cache_prompt": False, "return_tokens": True})
+    # Up to 32: the server stops at an end-of-generation token (its ignore_eos
+    # would bias those to -inf, changing the argmax).
+    out = {"tokens": tokens, "logits": top, "greedy": d["tokens"]}
+    if "context" in c:
+        out["context"] = c["context"]
+    return out
+
+
+def main_tiny_server(server, quest, weight_type=None, only=None, port=18931):
+    """A case that names its context (LongRoPE: the context picks the factor
+    set) gets a server of that context (-c); the others share one of 1024."""
+    here = Path(__file__).parent
     with tempfile.TemporaryDirectory() as tmp:
         for ref_file in sorted(here.glob("reference_tiny_*.json")):
             ref = json.loads(ref_file.read_text())
             if ref.get("sliding_window"):
                 continue  # llama.cpp ignores a llama file's sliding window
             mm = dict(ref["make_model"])
+            if only and mm["preset"] not in only:
+                continue
             if weight_type:
                 mm["type"] = weight_type
             path = str(Path(tmp) / (mm["preset"] + ".gguf"))
             subprocess.run([quest, "make-model", "--preset", mm["preset"], "--tiny", "--seed",
                             str(mm["seed"]), "--type", mm["type"], "-o", path], check=True)
-            proc = subprocess.Popen([server, "-m", path, "--port", str(port), "-t", "2", "-c",
-                                     "1024", "-np", "1", "--no-warmup", "-fa", "off"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_healthy(port, proc)
-                cases = []
-                for c in ref["cases"]:
-                    tokens = c["tokens"]
-                    top = []
-                    for at in c["logits"]:
-                        p = at["position"]
-                        d = post(port, {"prompt": tokens[:p + 1], "n_predict": 1,
-                                        "temperature": 0, "n_probs": 5, "cache_prompt": False,
-                                        "post_sampling_probs": False,
-                                        "logit_bias": ascii_bias})
-                        probs = d["completion_probabilities"][0]["top_logprobs"]
-                        top.append({"position": p,
-                                    "top5": [[int(t["id"]), float(t["logprob"])] for t in probs]})
-                    d = post(port, {"prompt": tokens, "n_predict": 32, "temperature": 0,
-                                    "top_k": 1, "cache_prompt": False, "return_tokens": True})
-                    # Up to 32: the server stops at an end-of-generation token (its
-                    # ignore_eos would bias those to -inf, changing the argmax).
-                    cases.append({"tokens": tokens, "logits": top, "greedy": d["tokens"]})
-                tokenized = None if weight_type else tokenize_cases(port)
-            finally:
-                proc.terminate()
-                proc.wait()
+            cases = []
+            tokenized = None
+            for context in sorted({c.get("context", 1024) for c in ref["cases"]} | {1024}):
+                proc = start_server(server, path, port, context)
+                try:
+                    for i, c in enumerate(ref["cases"]):
+                        if c.get("context", 1024) == context:
+                            cases.append((i, server_case(port, c)))
+                    if context == 1024 and not weight_type:
+                        tokenized = tokenize_cases(port)
+                finally:
+                    proc.terminate()
+                    proc.wait()
             golden = {"make_model": mm, "values": "logprobs"}
             if tokenized is not None:
                 golden["tokenize"] = tokenized
             golden["oracle"] = ("llama-server of the llama.cpp tree vendored in llama-cpp-python "
                                 "0.3.36 (CPU, f16 KV cache, flash attention off)")
-            golden["cases"] = cases
+            golden["cases"] = [c for _, c in sorted(cases, key=lambda ic: ic[0])]
             name = ref_file.name.replace("reference_tiny_", "tiny_" + (
                 weight_type + "_" if weight_type else ""))
             (here / name).write_text(json.dumps(golden, indent=1))
@@ -231,6 +258,9 @@ if __name__ == "__main__":
     if sys.argv[1] == "--tiny":
         main_tiny(sys.argv[2])
     elif sys.argv[1] == "--tiny-server":
-        main_tiny_server(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
+        # --tiny-server SERVER QUEST [WEIGHT_TYPE] [PRESET...]
+        rest = sys.argv[4:]
+        weight_type = rest.pop(0) if rest and rest[0] in WEIGHT_TYPES else None
+        main_tiny_server(sys.argv[2], sys.argv[3], weight_type, rest)
     else:
         main(sys.argv[1])

@@ -3,7 +3,8 @@ GGUF models in numpy, written from the architectures' definitions (Hugging
 Face's modeling code: Qwen 2's q/k/v biases, Qwen 3's per-head q/k RMSNorm
 before RoPE, Phi-3's fused qkv and gate_up projections, rotate-half RoPE for
 all but llama, whose GGUF q/k rows are permuted for adjacent pairs; YaRN as
-transformers' _compute_yarn_parameters; llama 3's rope_freqs tensor);
+transformers' _compute_yarn_parameters; llama 3's rope_freqs tensor;
+Phi-3's LongRoPE as transformers' _compute_longrope_parameters);
 weights dequantized by the `gguf` package (gguf-py), not by quest. It makes
 the goldens that quest's model tests compare against:
     .venv/bin/python tests/testdata/model/reference_forward.py models/
@@ -38,6 +39,22 @@ def yarn(dim, base, factor, original_context, beta_fast=32.0, beta_slow=1.0):
     keep = 1 - ramp
     inv_freq = interpolation * (1 - keep) + extrapolation * keep
     attention_factor = 1.0 if factor <= 1 else 0.1 * math.log(factor) + 1.0
+    return inv_freq, attention_factor
+
+
+def longrope(dim, base, long_factor, short_factor, seq_len, context, original_context,
+             attention_factor=None):
+    """transformers' _compute_longrope_parameters: (inv_freq, attention_factor).
+    The long factors when the sequence (seq_len, the largest position + 1)
+    exceeds the original context, else the short ones; the attention factor
+    (cos/sin magnitude) is the config's, else derived from context /
+    original_context, whichever set is used."""
+    factor = context / original_context
+    if attention_factor is None:
+        attention_factor = 1.0 if factor <= 1 else \
+            math.sqrt(1 + math.log(factor) / math.log(original_context))
+    ext = np.asarray(long_factor if seq_len > original_context else short_factor, np.float64)
+    inv_freq = 1.0 / (ext * base ** (np.arange(0, dim, 2) / dim))
     return inv_freq, attention_factor
 
 
@@ -83,6 +100,16 @@ class Reference:
                                                 orig)
         elif scaling != "none":
             raise ValueError("rope scaling " + scaling)
+        # LongRoPE (Phi-3 128K): the factor set depends on the sequence length,
+        # so rope() computes the frequencies per call.
+        self.longrope = None
+        if "rope_factors_long.weight" in self.t:
+            self.longrope = dict(
+                long_factor=self.w("rope_factors_long.weight"),
+                short_factor=self.w("rope_factors_short.weight"), context=ctx,
+                original_context=f(a + ".rope.scaling.original_context_length"),
+                attention_factor=f(a + ".rope.scaling.attn_factor")
+                if has(".rope.scaling.attn_factor") else None)
 
     def w(self, name):
         if name not in self.cache:
@@ -98,9 +125,12 @@ class Reference:
     def rope(self, x, pos, base):
         rot = self.rot
         inv = base ** (-2.0 * np.arange(rot // 2) / rot) if base != self.base else self.inv_freq
+        mag = self.rope_mag
+        if self.longrope is not None:
+            inv, mag = longrope(rot, base, seq_len=int(pos.max()) + 1, **self.longrope)
         theta = pos[:, None] * inv
-        c = np.cos(theta)[:, None, :] * self.rope_mag
-        s = np.sin(theta)[:, None, :] * self.rope_mag
+        c = np.cos(theta)[:, None, :] * mag
+        s = np.sin(theta)[:, None, :] * mag
         out = x.copy()
         if self.gemma or self.neox:  # rotate (i, i + rot/2)
             a, b = x[..., : rot // 2], x[..., rot // 2: rot]
@@ -209,7 +239,7 @@ def main(models_dir):
 # 300 tokens, which passes the scaled RoPE's original context (256 in tiny
 # files) where the preset has one.
 TINY_PRESETS = ["llama3.1-8b", "mistral-7b", "mistral-7b-v0.1", "qwen2.5-7b", "qwen3-8b",
-                "phi3-mini"]
+                "phi3-mini", "phi3-mini-128k"]
 TINY_SEED = 7
 
 
@@ -218,6 +248,9 @@ def tiny_tokens(n, salt):
 
 
 def tiny_case(ref, toks, positions):
+    # context: what quest's test and llama-server give the sequence (prompt
+    # + 40), which picks LongRoPE's factor set there; this pass picks it by
+    # the sequence's length (transformers' rule), the same set for these cases.
     h = ref.hidden(toks)
     top = []
     for p in positions:
@@ -229,7 +262,7 @@ def tiny_case(ref, toks, positions):
         nxt = int(np.argmax(ref.logits(ref.hidden(seq)[-1])))
         greedy.append(nxt)
         seq.append(nxt)
-    return {"tokens": toks, "logits": top, "greedy": greedy}
+    return {"tokens": toks, "context": len(toks) + 40, "logits": top, "greedy": greedy}
 
 
 def main_tiny(quest, only=None):
