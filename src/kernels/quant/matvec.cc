@@ -17,6 +17,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/dequantize-inl.h"
 #include "src/kernels/quant/dot_batch-inl.h"
 #include "src/kernels/quant/dot_q4_0-inl.h"
 #include "src/kernels/quant/mul_add_lane-inl.h"
@@ -141,72 +142,7 @@ struct GroupDotSink {
   };
 };
 
-// Store into out: the integers into a block-sized i16 buffer, then the affine
-// map over the sub-block once it ends.
-struct StoreSink {
-  float* HWY_RESTRICT out;   // [cols]
-  HWY_ALIGN int16_t q[256];  // the current block's integers, by value index % 256
-
-  explicit StoreSink(float* out_in) : out(out_in) {}
-  template <int kSlot>
-  HWY_INLINE void Add(size_t i, V16 v) {
-    hn::StoreU(v, D16(), q + (i & 255));
-  }
-  template <int kSlot>
-  HWY_INLINE void End(size_t start, size_t len, float scale, float bias) {
-    const hn::CappedTag<float, 16> d;
-    const hn::Rebind<int32_t, decltype(d)> di32;
-    const hn::Rebind<int16_t, decltype(d)> di16;
-    const size_t N = hn::Lanes(d);
-    const auto vs = hn::Set(d, scale), vb = hn::Set(d, bias);
-    for (size_t i = start; i < start + len; i += N) {
-      const auto v = hn::ConvertTo(d, hn::PromoteTo(di32, hn::LoadU(di16, q + (i & 255))));
-      // Same rounding as the reference where there is no bias.
-      hn::StoreU(bias == 0.0f ? hn::Mul(v, vs) : hn::MulAdd(v, vs, vb), d, out + i);
-    }
-  }
-};
-
 // ---------------------------------------------------------------- plain types
-
-// N values of a plain (one value per element) weight type as f32.
-template <class D>
-HWY_INLINE hn::Vec<D> LoadPlain(D d, const float* HWY_RESTRICT p) {
-  return hn::LoadU(d, p);
-}
-template <class D>
-HWY_INLINE hn::Vec<D> LoadPlain(D d, const hwy::float16_t* HWY_RESTRICT p) {
-  return hn::PromoteTo(d, hn::LoadU(hn::Rebind<hwy::float16_t, D>(), p));
-}
-// bf16 is the top half of an f32.
-template <class D>
-HWY_INLINE hn::Vec<D> LoadPlain(D d, const hwy::bfloat16_t* HWY_RESTRICT p) {
-  const hn::Rebind<uint16_t, D> du16;
-  const hn::Rebind<uint32_t, D> du32;
-  const auto bits = hn::PromoteTo(du32, hn::LoadU(du16, reinterpret_cast<const uint16_t*>(p)));
-  return hn::BitCast(d, hn::ShiftLeft<16>(bits));
-}
-
-// One value, for the tails: memcpy, since rows need not be element-aligned
-// (a scalar float load from a misaligned address is undefined behaviour).
-HWY_INLINE float ScalarAt(const float* p) {
-  float v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-HWY_INLINE float ScalarAt(const hwy::float16_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof(h));
-  return F16ToF32(h);
-}
-HWY_INLINE float ScalarAt(const hwy::bfloat16_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof(h));
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float v;
-  std::memcpy(&v, &bits, sizeof(v));
-  return v;
-}
 
 // sum_c w[c] x[c]: four accumulators to hide FMA latency.
 template <typename T>
@@ -281,15 +217,6 @@ void DotPlain4(const T* HWY_RESTRICT w, size_t row_stride, const float* HWY_REST
   y[1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a1, b1))) + t1;
   y[2] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a2, b2))) + t2;
   y[3] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a3, b3))) + t3;
-}
-
-template <typename T>
-void DequantizePlain(const T* HWY_RESTRICT w, size_t n, float* HWY_RESTRICT out) {
-  const DF df;
-  const size_t N = hn::Lanes(df);
-  size_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(LoadPlain(df, w + i), df, out + i);
-  for (; i < n; ++i) out[i] = ScalarAt(w + i);
 }
 
 // ---------------------------------------------------------------- rows
@@ -396,60 +323,8 @@ float DotBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, const X& x) {
   }
 }
 
-template <class Block>
-void DequantizeBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, float* HWY_RESTRICT out) {
-  StoreSink s(out);
-  for (size_t k = 0; k < blocks; ++k) Block::Decode(row + k * Block::kBytes, k * Block::kValues, s);
-}
-
-// Calls fn(Block-or-plain-tag) for the type; the tag says how to read a row.
-template <class T>
-struct Plain {};
-
-template <class Fn>
-HWY_INLINE void VisitType(GgmlType type, const Fn& fn) {
-  switch (type) {
-    case GgmlType::kF32:
-      return fn(Plain<float>());
-    case GgmlType::kF16:
-      return fn(Plain<hwy::float16_t>());
-    case GgmlType::kBF16:
-      return fn(Plain<hwy::bfloat16_t>());
-    case GgmlType::kQ4_0:
-      return fn(BlockQ4_0());
-    case GgmlType::kQ4_1:
-      return fn(BlockQ4_1());
-    case GgmlType::kQ5_0:
-      return fn(BlockQ5_0());
-    case GgmlType::kQ5_1:
-      return fn(BlockQ5_1());
-    case GgmlType::kQ8_0:
-      return fn(BlockQ8_0());
-    case GgmlType::kQ4_K:
-      return fn(BlockQ4_K());
-    case GgmlType::kQ5_K:
-      return fn(BlockQ5_K());
-    case GgmlType::kQ6_K:
-      return fn(BlockQ6_K());
-    default:
-      HWY_ABORT("matvec: unsupported weight type %u", static_cast<unsigned>(type));
-  }
-}
-
-// One row (cols values) -> f32.
-template <class T>
-void DequantizeRowT(Plain<T>, const uint8_t* row, size_t cols, float* out) {
-  DequantizePlain(reinterpret_cast<const T*>(row), cols, out);
-}
-template <class Block>
-void DequantizeRowT(Block, const uint8_t* row, size_t cols, float* out) {
-  DequantizeBlocks<Block>(row, cols / Block::kValues, out);
-}
-
 void DequantizeRowImpl(GgmlType type, const void* row, int64_t cols, float* out) {
-  VisitType(type, [&](auto tag) {
-    DequantizeRowT(tag, static_cast<const uint8_t*>(row), static_cast<size_t>(cols), out);
-  });
+  DequantizeRowAny(type, row, cols, out);
 }
 
 // y[r] = row r . x for r < rows; rows split into one contiguous range per
@@ -495,7 +370,8 @@ void MatVecBatchT(Plain<T>, const uint8_t* w, size_t row_bytes, int64_t rows, si
 #pragma omp for schedule(static) nowait
     for (int64_t r4 = 0; r4 < quads; ++r4) {
       const T* quad = reinterpret_cast<const T*>(w + 4 * r4 * row_bytes);
-      for (int64_t b = 0; b < batch; ++b) DotPlain4(quad, stride, x + b * cols, cols, y + b * rows + 4 * r4);
+      for (int64_t b = 0; b < batch; ++b)
+        DotPlain4(quad, stride, x + b * cols, cols, y + b * rows + 4 * r4);
     }
 #pragma omp for schedule(static)
     for (int64_t r = 4 * quads; r < rows; ++r) {
@@ -576,8 +452,8 @@ void MatVecBatchImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, c
                      int64_t batch, float* y, int num_threads) {
   const size_t row_bytes = RowBytes(type, cols);
   VisitType(type, [&](auto tag) {
-    MatVecBatchT(tag, static_cast<const uint8_t*>(w), row_bytes, rows, static_cast<size_t>(cols),
-                 x, batch, y, num_threads);
+    MatVecBatchT(tag, static_cast<const uint8_t*>(w), row_bytes, rows, static_cast<size_t>(cols), x,
+                 batch, y, num_threads);
   });
 }
 
@@ -589,7 +465,8 @@ void MatVecQ4_0x8Impl(const void* w8, int64_t rows, int64_t cols, const float* x
   const auto qx = QuantizeX8(x, static_cast<size_t>(cols));
   const uint8_t* base = static_cast<const uint8_t*>(w8);
   const int64_t groups = rows / 8;
-#pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && groups > 1)
+#pragma omp parallel for num_threads(num_threads) \
+    schedule(static) if (num_threads > 1 && groups > 1)
   for (int64_t g = 0; g < groups; ++g) {
     DotQ4_0x8(base + g * group_bytes, blocks, qx, y + 8 * g);
   }
@@ -604,151 +481,6 @@ void MatVecImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const 
   });
 }
 
-// ---------------------------------------------------------------- matmul
-
-// Register tile: kR weight rows x kB activation rows, kR * kB accumulators;
-// per vector step kR + kB loads feed kR * kB FMAs. With 16 registers (AVX2),
-// 4 x 3 uses 12 for accumulators (measured 1 thread, 2048^2 x 64: 4 x 2 gave
-// ~41 GFLOP/s, 4 x 3 ~66). AVX-512 has 32: 4 x 6 has 24 accumulators and
-// 10 loads per 24 FMAs (Zen 4 issues one 512-bit load and one FMA per cycle,
-// so 4 x 3's 7 loads per 12 FMAs were load-bound).
-constexpr int kR = 4;
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-constexpr int kB = 6;
-#else
-constexpr int kB = 3;
-#endif
-
-// y[b * y_stride + r] = w_r . x_b for r < R, b < B, over cols values.
-template <int R, int B>
-void MicroTile(const float* HWY_RESTRICT w, size_t w_stride, const float* HWY_RESTRICT x,
-               size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
-  const DF df;
-  const size_t N = hn::Lanes(df);
-  VF acc[R][B];
-  for (int r = 0; r < R; ++r) {
-    for (int b = 0; b < B; ++b) acc[r][b] = hn::Zero(df);
-  }
-  size_t c = 0;
-  for (; c + N <= cols; c += N) {
-    VF xv[B];
-    for (int b = 0; b < B; ++b) xv[b] = hn::LoadU(df, x + b * cols + c);
-    for (int r = 0; r < R; ++r) {
-      const VF wv = hn::Load(df, w + r * w_stride + c);
-      for (int b = 0; b < B; ++b) acc[r][b] = hn::MulAdd(wv, xv[b], acc[r][b]);
-    }
-  }
-  // The R * B sums, N at a time by the transposed reduction (about 3 shuffles
-  // and adds per accumulator where a horizontal sum costs about 10; at 2048
-  // columns the 24 horizontal sums were ~8% of a 4 x 6 tile's FMAs).
-  HWY_ALIGN float sums[R * B + hwy::kMaxVectorSize / sizeof(float)];
-  constexpr size_t kN = TransposeLanes<DF>();
-  if constexpr (kN > 0) {
-    for (int i0 = 0; i0 < R * B; i0 += static_cast<int>(kN)) {
-      VF group[kN];
-      for (size_t j = 0; j < kN; ++j) {
-        const int i = i0 + static_cast<int>(j);
-        group[j] = i < R * B ? acc[i / B][i % B] : hn::Zero(df);
-      }
-      hn::Store(SumLanesTransposed(df, group), df, sums + i0);
-    }
-  } else {
-    for (int i = 0; i < R * B; ++i) sums[i] = hn::GetLane(hn::SumOfLanes(df, acc[i / B][i % B]));
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int b = 0; b < B; ++b) {
-      float s = sums[r * B + b];
-      for (size_t cc = c; cc < cols; ++cc) s += w[r * w_stride + cc] * x[b * cols + cc];
-      y[b * y_stride + r] = s;
-    }
-  }
-}
-
-template <int R>
-void MicroTileB(int nb, const float* w, size_t w_stride, const float* x, size_t cols, float* y,
-                size_t y_stride) {
-  static_assert(kB <= 6, "add cases");
-  switch (nb) {
-    case 6:
-      return MicroTile<R, 6>(w, w_stride, x, cols, y, y_stride);
-    case 5:
-      return MicroTile<R, 5>(w, w_stride, x, cols, y, y_stride);
-    case 4:
-      return MicroTile<R, 4>(w, w_stride, x, cols, y, y_stride);
-    case 3:
-      return MicroTile<R, 3>(w, w_stride, x, cols, y, y_stride);
-    case 2:
-      return MicroTile<R, 2>(w, w_stride, x, cols, y, y_stride);
-    default:
-      return MicroTile<R, 1>(w, w_stride, x, cols, y, y_stride);
-  }
-}
-
-// Rows [0, nr) of a dequantized tile against the whole batch: for each kB
-// activation rows (in L1), sweep the tile (in L2) kR rows at a time. Meanwhile
-// the raw bytes of the next tile, [next, next + next_bytes), are prefetched
-// into L2 a slice per batch step, so its dequantization does not wait on DRAM
-// (it stalled ~4% of a 1B f16 prefill).
-void TileTimesBatch(const float* HWY_RESTRICT tile, size_t stride, int nr, const float* x,
-                    size_t cols, int64_t batch, float* y, size_t y_stride, const uint8_t* next,
-                    size_t next_bytes) {
-  const int64_t steps = (batch + kB - 1) / kB;
-  const size_t slice = hwy::RoundUpTo((next_bytes + steps - 1) / steps, 64);
-  size_t prefetched = 0;
-  for (int64_t b = 0; b < batch; b += kB) {
-    PrefetchL2Until(reinterpret_cast<const char*>(next), std::min(next_bytes, prefetched + slice),
-                    &prefetched);
-    const int nb = static_cast<int>(std::min<int64_t>(kB, batch - b));
-    const float* xb = x + b * cols;
-    float* yb = y + b * y_stride;
-    int r = 0;
-    for (; r + kR <= nr; r += kR)
-      MicroTileB<kR>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
-    switch (nr - r) {
-      case 3:
-        MicroTileB<3>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
-        break;
-      case 2:
-        MicroTileB<2>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
-        break;
-      case 1:
-        MicroTileB<1>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-void MatMulImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
-                int64_t batch, float* y, int num_threads) {
-  const size_t row_bytes = RowBytes(type, cols);
-  // Scratch rows padded to whole vectors, aligned for Load.
-  const size_t stride = hwy::RoundUpTo(static_cast<size_t>(cols), 16);
-  // A tile of dequantized rows stays in L2 (~192 KB of the 512 KB) while the
-  // whole batch streams past it; a multiple of kR rows.
-  const int64_t tile_rows =
-      std::clamp<int64_t>((192 * 1024 / sizeof(float)) / stride / kR * kR, kR, 64);
-  const int64_t tiles = (rows + tile_rows - 1) / tile_rows;
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && tiles > 1)
-  {
-    hwy::AlignedFreeUniquePtr<float[]> tile = hwy::AllocateAligned<float>(tile_rows * stride);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t r0 = t * tile_rows;
-      const int nr = static_cast<int>(std::min(tile_rows, rows - r0));
-      for (int r = 0; r < nr; ++r) {
-        DequantizeRowImpl(type, wb + (r0 + r) * row_bytes, cols, tile.get() + r * stride);
-      }
-      const int64_t next_rows = std::clamp<int64_t>(rows - (r0 + nr), 0, tile_rows);
-      TileTimesBatch(tile.get(), stride, nr, x, static_cast<size_t>(cols), batch, y + r0,
-                     static_cast<size_t>(rows), wb + (r0 + nr) * row_bytes,
-                     static_cast<size_t>(next_rows) * row_bytes);
-    }
-  }
-}
-
 }  // namespace HWY_NAMESPACE
 }  // namespace quest
 HWY_AFTER_NAMESPACE();
@@ -759,7 +491,6 @@ namespace quest {
 HWY_EXPORT(DequantizeRowImpl);
 HWY_EXPORT(MatVecImpl);
 HWY_EXPORT(MatVecQ4_0x8Impl);
-HWY_EXPORT(MatMulImpl);
 HWY_EXPORT(MatVecBatchImpl);
 
 void DequantizeRow(GgmlType type, const void* row, int64_t cols, float* out) {
@@ -791,7 +522,8 @@ void RepackQ4_0x8(const void* w, int64_t rows, int64_t cols, void* out, int num_
       for (size_t r = 0; r < 8; ++r) {
         const uint8_t* block = src + ((static_cast<size_t>(g) * 8 + r) * blocks + k) * kBytes;
         std::memcpy(column + 2 * r, block, 2);  // the f16 scale
-        for (size_t j = 0; j < 4; ++j) std::memcpy(column + 16 + 32 * j + 4 * r, block + 2 + 4 * j, 4);
+        for (size_t j = 0; j < 4; ++j)
+          std::memcpy(column + 16 + 32 * j + 4 * r, block + 2 + 4 * j, 4);
       }
     }
   }
@@ -834,12 +566,6 @@ void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const
 
 bool BatchPrefersMatVec(GgmlType type, int64_t batch) {
   return batch <= (type == GgmlType::kQ4_0 ? kMatVecBatchMaxQ4_0 : kMatVecBatchMax);
-}
-
-void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
-            float* y, int num_threads) {
-  QE_DCHECK(CheckWeightType(type, cols).ok());
-  HWY_DYNAMIC_DISPATCH(MatMulImpl)(type, w, rows, cols, x, batch, y, std::max(1, num_threads));
 }
 
 }  // namespace quest

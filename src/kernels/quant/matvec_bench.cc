@@ -21,11 +21,19 @@ const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, Gg
 // Byte offsets of the f16 scales in a block, set to a sane finite value.
 std::vector<int> ScaleOffsets(GgmlType t) {
   switch (t) {
-    case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0: return {0};
-    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ8_0:
+      return {0};
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
       return {0, 2};
-    case GgmlType::kQ6_K: return {208};
-    default: return {};
+    case GgmlType::kQ6_K:
+      return {208};
+    default:
+      return {};
   }
 }
 
@@ -102,8 +110,8 @@ BENCHMARK(BM_MatVecQ4_0Repacked)->Arg(2)->Arg(1)->UseRealTime();
 
 // Times MatMul of rows x cols weights of `type` (copies matrices, rotated so
 // that they come from DRAM) against a batch of random rows; GFLOP/s counter.
-void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols,
-               int64_t batch, int threads, int copies, bool matvec_batch = false) {
+void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols, int64_t batch,
+               int threads, int copies, bool matvec_batch = false) {
   const size_t bytes = RowBytes(type, cols) * rows;
   std::vector<std::vector<uint8_t>> w;
   for (int m = 0; m < copies; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
@@ -159,18 +167,23 @@ BENCHMARK(BM_DecodeBatchGemmaOutput)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// Args: rows, cols, threads. f16 weights, batch 256 (a prefill chunk): the
+// Args: rows, cols, threads, batch. f16 weights against a prefill chunk (256
+// tokens by default) or a smaller batch (where MatMul's two forms cross): the
 // Llama-3.2-1B projections (q/o 2048 x 2048, gate/up 8192 x 2048, down
 // 2048 x 8192), weights rotated over 2 matrices so they come from DRAM.
 void BM_MatMulPrefill(benchmark::State& state) {
-  RunMatMul(state, GgmlType::kF16, state.range(0), state.range(1), 256,
+  RunMatMul(state, GgmlType::kF16, state.range(0), state.range(1), state.range(3),
             static_cast<int>(state.range(2)), 2);
 }
 BENCHMARK(BM_MatMulPrefill)
-    ->Args({2048, 2048, 2})
-    ->Args({8192, 2048, 2})
-    ->Args({2048, 8192, 2})
-    ->Args({2048, 8192, 1})
+    ->Args({2048, 2048, 2, 256})
+    ->Args({8192, 2048, 2, 256})
+    ->Args({2048, 8192, 2, 256})
+    ->Args({2048, 8192, 1, 256})
+    ->Args({2048, 2048, 2, 64})
+    ->Args({2048, 2048, 2, 96})
+    ->Args({2048, 2048, 2, 128})
+    ->Args({2048, 2048, 2, 192})
     ->UseRealTime();
 
 }  // namespace

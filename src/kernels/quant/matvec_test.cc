@@ -187,7 +187,8 @@ RoundedX XForQ4_0(int64_t cols, std::mt19937& rng) {
     float m = 0;
     for (int64_t c = c0; c < c0 + 32; ++c) m = std::max(m, std::fabs(r.x[c]));
     const float inv = m > 0 ? 127.0f / m : 0.0f;
-    for (int64_t c = c0; c < c0 + 32; ++c) r.rounded[c] = std::nearbyint(r.x[c] * inv) * (m / 127.0f);
+    for (int64_t c = c0; c < c0 + 32; ++c)
+      r.rounded[c] = std::nearbyint(r.x[c] * inv) * (m / 127.0f);
   }
   return r;
 }
@@ -202,8 +203,8 @@ void ExpectOnEveryTarget(const Expected& e, int64_t rows, int64_t cols, const F&
       matvec(got.data(), threads);
       for (int64_t r = 0; r < rows; ++r) {
         ASSERT_LE(std::fabs(double{got[r]} - e.y[r]), e.tol[r])
-            << target << " rows=" << rows << " cols=" << cols << " threads=" << threads
-            << " row " << r << " got " << got[r] << " want " << e.y[r];
+            << target << " rows=" << rows << " cols=" << cols << " threads=" << threads << " row "
+            << r << " got " << got[r] << " want " << e.y[r];
       }
     }
   });
@@ -271,8 +272,8 @@ TEST(MatVecBatch, EqualsMatVecOfEachXBitForBit) {
                 MatVec(type, w.data(), rows, cols, x.data() + b * cols, want.data(), threads);
                 for (int64_t r = 0; r < rows; ++r) {
                   ASSERT_EQ(got[b * rows + r], want[r])
-                      << Traits(type).name << " " << target << " rows=" << rows
-                      << " cols=" << cols << " batch=" << batch << " b=" << b << " r=" << r;
+                      << Traits(type).name << " " << target << " rows=" << rows << " cols=" << cols
+                      << " batch=" << batch << " b=" << b << " r=" << r;
                 }
               }
               ASSERT_EQ(got[rows * batch], -7.0f) << "wrote past the batch";
@@ -311,6 +312,35 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
           }
         });
       }
+    }
+  }
+}
+
+// The server batches prompts of several sequences into one MatMul: each
+// sequence's outputs must not depend on what it was batched with. Every
+// output of a batch equals, bit for bit, the same row multiplied alone (and
+// with 1 or 2 threads, tiles of any size).
+TEST(MatMul, EachOutputIsIndependentOfTheBatch) {
+  std::mt19937 rng(6);
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kQ4_0, GgmlType::kQ4_K}) {
+    const int64_t cols = Traits(type).block_size == 1 ? 529 : 3 * 256;
+    for (int64_t rows : {5, 40}) {
+      const std::vector<uint8_t> w = RandomRows(type, rows, cols, rng);
+      const int64_t batch = 97;  // past any batch size a kernel form might switch at
+      const std::vector<float> x = testing::RandomFloats(rng, cols * batch);
+      testing::ForEachTarget([&](const char* target) {
+        std::vector<float> together(rows * batch);
+        MatMul(type, w.data(), rows, cols, x.data(), batch, together.data(), 2);
+        for (int64_t b = 0; b < batch; ++b) {
+          std::vector<float> alone(rows);
+          MatMul(type, w.data(), rows, cols, x.data() + b * cols, 1, alone.data(), 1);
+          for (int64_t r = 0; r < rows; ++r) {
+            ASSERT_EQ(together[b * rows + r], alone[r])
+                << Traits(type).name << " " << target << " rows=" << rows << " b=" << b
+                << " r=" << r;
+          }
+        }
+      });
     }
   }
 }

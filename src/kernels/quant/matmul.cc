@@ -1,0 +1,316 @@
+// MatMul, the weight x activations product of a prefill chunk or of a batch
+// of decode steps: a GEMM with the outer-product micro-kernel of BLIS. Weight
+// rows are dequantized a K-block at a time into panels of P rows stored column
+// by column (P consecutive floats per column), so one micro-kernel step loads
+// kPanelVectors weight vectors, broadcasts kPanelBatch activations and does
+// kPanelBatch * kPanelVectors FMAs into accumulators that hold outputs
+// directly (no horizontal sums). The K-blocks keep the activations a step
+// touches in L1 and the packed tile in L2 (dot products over whole rows
+// stream both from L2 and stayed at ~60-70% of the FMA peak).
+//
+// Every output is one FMA chain over the columns in order, whatever the batch
+// size, the output's place in the batch, the tiles or the threads: a
+// sequence's prefill gives the same bits alone or batched with others.
+// Scalar twin: MatMulRef (quant_reference.h).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "hwy/aligned_allocator.h"
+#include "src/kernels/quant/matvec.h"
+#include "src/kernels/quant/quant_reference.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/quant/matmul.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "src/kernels/quant/decode-inl.h"
+#include "src/kernels/quant/dequantize-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace quest {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Registers: AVX2 / SSE4 have 16: 2 x 6 = 12 accumulators, 2 weights, 1
+// broadcast. AVX-512 has 32: 4 x 6 = 24 accumulators and 10 loads per 24
+// FMAs (Zen 4 issues one 512-bit load per FMA, so fewer loads per FMA).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr int kPanelVectors = 4;
+#else
+constexpr int kPanelVectors = 2;
+#endif
+constexpr int kPanelBatch = 6;
+// Columns per K-block: a multiple of every block type's values (256).
+constexpr size_t kKBlock = 256;
+// Packed tile size: kept in L2 (512 KB) while the batch streams past it.
+constexpr size_t kTileBytes = 128 * 1024;
+
+HWY_INLINE size_t PanelRows() { return kPanelVectors * hn::Lanes(DF()); }
+
+// y[b * y_stride + i] (+)= sum_c panel[c * P + i] * xp[c * kPanelBatch + b] for
+// i < P, b < B, c < kc; adds to y when `accumulate` (a later K-block).
+template <int B>
+void PanelTimesX(const float* HWY_RESTRICT panel, size_t kc, const float* HWY_RESTRICT xp,
+                 float* HWY_RESTRICT y, size_t y_stride, bool accumulate) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const size_t P = kPanelVectors * N;
+  VF acc[B][kPanelVectors];
+  for (int b = 0; b < B; ++b) {
+    for (int v = 0; v < kPanelVectors; ++v) {
+      acc[b][v] = accumulate ? hn::LoadU(df, y + b * y_stride + v * N) : hn::Zero(df);
+    }
+  }
+  for (size_t c = 0; c < kc; ++c) {
+    VF w[kPanelVectors];
+    for (int v = 0; v < kPanelVectors; ++v) w[v] = hn::Load(df, panel + c * P + v * N);
+    for (int b = 0; b < B; ++b) {
+      const VF xb = hn::Set(df, xp[c * kPanelBatch + b]);
+      for (int v = 0; v < kPanelVectors; ++v) acc[b][v] = hn::MulAdd(w[v], xb, acc[b][v]);
+    }
+  }
+  for (int b = 0; b < B; ++b) {
+    for (int v = 0; v < kPanelVectors; ++v) hn::StoreU(acc[b][v], df, y + b * y_stride + v * N);
+  }
+}
+
+void PanelTimesXB(int nb, const float* panel, size_t kc, const float* xp, float* y, size_t y_stride,
+                  bool accumulate) {
+  static_assert(kPanelBatch <= 6, "add cases");
+  switch (nb) {
+    case 6:
+      return PanelTimesX<6>(panel, kc, xp, y, y_stride, accumulate);
+    case 5:
+      return PanelTimesX<5>(panel, kc, xp, y, y_stride, accumulate);
+    case 4:
+      return PanelTimesX<4>(panel, kc, xp, y, y_stride, accumulate);
+    case 3:
+      return PanelTimesX<3>(panel, kc, xp, y, y_stride, accumulate);
+    case 2:
+      return PanelTimesX<2>(panel, kc, xp, y, y_stride, accumulate);
+    default:
+      return PanelTimesX<1>(panel, kc, xp, y, y_stride, accumulate);
+  }
+}
+
+// x [batch, cols] packed for PanelTimesX: per K-block (offset k0, width kc)
+// and group g of kPanelBatch rows, the block's kc columns with the group's rows
+// interleaved: xp[k0 * groups * kPanelBatch + g * kc * kPanelBatch + c * kPanelBatch + i] = x[g *
+// kPanelBatch + i] [k0 + c] (zero past the batch), so the broadcasts of a step read one sequential
+// stream instead of kPanelBatch rows a page or more apart.
+void PackXGroup(const float* HWY_RESTRICT x, size_t cols, int64_t batch, int64_t g,
+                float* HWY_RESTRICT xp) {
+  const int64_t groups = (batch + kPanelBatch - 1) / kPanelBatch;
+  for (size_t k0 = 0; k0 < cols; k0 += kKBlock) {
+    const size_t kc = std::min(kKBlock, cols - k0);
+    float* HWY_RESTRICT dst = xp + k0 * groups * kPanelBatch + g * kc * kPanelBatch;
+    for (int i = 0; i < kPanelBatch; ++i) {
+      const int64_t b = g * kPanelBatch + i;
+      for (size_t c = 0; c < kc; ++c)
+        dst[c * kPanelBatch + i] = b < batch ? x[b * cols + k0 + c] : 0.0f;
+    }
+  }
+}
+
+#if HWY_TARGET != HWY_SCALAR
+// out[j * out_stride + i] = in[i * in_stride + j] for i, j < 8: an 8 x 8
+// transpose in three shuffle stages (32-bit, 64-bit, 128-bit interleaves).
+template <class D8>
+HWY_INLINE void Transpose8x8(D8 d, const float* HWY_RESTRICT in, size_t in_stride,
+                             float* HWY_RESTRICT out, size_t out_stride) {
+  const hn::Repartition<uint64_t, D8> d64;
+  using V = hn::Vec<D8>;
+  V t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    const V a = hn::Load(d, in + i * in_stride), b = hn::Load(d, in + (i + 1) * in_stride);
+    t[i] = hn::InterleaveLower(d, a, b);      // columns 0 1 | 4 5 of rows i, i + 1
+    t[i + 1] = hn::InterleaveUpper(d, a, b);  // columns 2 3 | 6 7
+  }
+  for (int h = 0; h < 8; h += 4) {  // rows h..h+3, columns j | j + 4 in u[h + j]
+    for (int k = 0; k < 2; ++k) {
+      const auto lo = hn::BitCast(d64, t[h + k]), hi = hn::BitCast(d64, t[h + 2 + k]);
+      u[h + 2 * k] = hn::BitCast(d, hn::InterleaveLower(d64, lo, hi));
+      u[h + 2 * k + 1] = hn::BitCast(d, hn::InterleaveUpper(d64, lo, hi));
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    hn::Store(hn::ConcatLowerLower(d, u[4 + j], u[j]), d, out + j * out_stride);
+    hn::Store(hn::ConcatUpperUpper(d, u[4 + j], u[j]), d, out + (j + 4) * out_stride);
+  }
+}
+#endif  // HWY_TARGET != HWY_SCALAR
+
+// Columns [k0, k0 + kc) of rows [0, nr) of w, dequantized into panels of P
+// rows: row r, column c at packed[(r / P) * P * kc + c * P + r % P]; the rows
+// of the last panel past nr are zeros. Eight rows at a time are dequantized
+// into rows_buf (8 x kc floats, aligned) and transposed 8 x 8 in registers
+// where vectors hold 8 floats (AVX2, AVX-512): one scalar store per weight
+// otherwise, which cost ~5% of a 1B prefill.
+void PackTile(GgmlType type, const uint8_t* w, size_t row_bytes, int nr, size_t k0, size_t kc,
+              float* HWY_RESTRICT rows_buf, float* HWY_RESTRICT packed) {
+  const size_t P = PanelRows();
+  const size_t offset = RowBytes(type, static_cast<int64_t>(k0));
+  const size_t padded = (static_cast<size_t>(nr) + P - 1) / P * P;
+  const size_t stride = hwy::RoundUpTo(kc, 8);
+#if HWY_TARGET != HWY_SCALAR
+  const hn::CappedTag<float, 8> d8;
+  const bool vector8 = hn::Lanes(d8) == 8;
+#endif
+  for (size_t r0 = 0; r0 < padded; r0 += 8) {  // P is a multiple of 8 where vector8
+    const size_t n8 = std::min<size_t>(8, padded - r0);
+    for (size_t i = 0; i < n8; ++i) {
+      float* HWY_RESTRICT row = rows_buf + i * stride;
+      if (r0 + i < static_cast<size_t>(nr)) {
+        DequantizeRowAny(type, w + (r0 + i) * row_bytes + offset, static_cast<int64_t>(kc), row);
+      } else {
+        std::fill(row, row + kc, 0.0f);
+      }
+    }
+    size_t c = 0;
+#if HWY_TARGET != HWY_SCALAR
+    if (vector8) {  // then P is a multiple of 8: the 8 rows share a panel
+      float* HWY_RESTRICT dst = packed + (r0 / P) * P * kc + r0 % P;
+      for (; c + 8 <= kc; c += 8) Transpose8x8(d8, rows_buf + c, stride, dst + c * P, P);
+    }
+#endif
+    for (size_t i = 0; i < n8; ++i) {  // the rest, row by row (P may be < 8)
+      const size_t r = r0 + i;
+      float* HWY_RESTRICT out = packed + (r / P) * P * kc + r % P;
+      for (size_t cc = c; cc < kc; ++cc) out[cc * P] = rows_buf[i * stride + cc];
+    }
+  }
+}
+
+// The raw bytes of the K-block packed after the current one (each of `rows`
+// rows' segment), prefetched into L2 a slice per batch step, so that its
+// dequantization does not wait on DRAM (f16 weights: ~5% of a 1B prefill).
+struct NextBlock {
+  const uint8_t* base = nullptr;
+  size_t row_bytes = 0, rows = 0, lines_per_row = 0;
+};
+
+// One packed K-block of a tile (nr rows) against the whole batch, kPanelBatch
+// activation rows at a time (xp: their packed K-block, in L1) over every
+// panel (in L2). The last panel's rows past nr go to a scratch y and are
+// dropped.
+void TileTimesBatch(const float* HWY_RESTRICT packed, int nr, size_t kc, const float* xp,
+                    int64_t batch, float* y, size_t rows, bool accumulate, const NextBlock& next) {
+  const size_t P = PanelRows();
+  const size_t full = static_cast<size_t>(nr) / P;
+  const size_t tail = static_cast<size_t>(nr) % P;
+  HWY_ALIGN float scratch[kPanelBatch * hwy::kMaxVectorSize / sizeof(float) * kPanelVectors];
+  const size_t lines = next.rows * next.lines_per_row;
+  const size_t steps = static_cast<size_t>((batch + kPanelBatch - 1) / kPanelBatch);
+  const size_t per_step = (lines + steps - 1) / steps;
+  size_t fetched = 0;
+  for (int64_t b = 0; b < batch; b += kPanelBatch) {
+    for (const size_t end = std::min(lines, fetched + per_step); fetched < end; ++fetched) {
+      const size_t r = fetched / next.lines_per_row, line = fetched % next.lines_per_row;
+      __builtin_prefetch(next.base + r * next.row_bytes + line * 64, 0, 2);
+    }
+    const int nb = static_cast<int>(std::min<int64_t>(kPanelBatch, batch - b));
+    const float* xb = xp + b * kc;
+    float* yb = y + b * rows;
+    for (size_t p = 0; p < full; ++p) {
+      PanelTimesXB(nb, packed + p * P * kc, kc, xb, yb + p * P, rows, accumulate);
+    }
+    if (tail == 0) continue;
+    for (int i = 0; i < nb; ++i) {
+      for (size_t r = 0; r < tail; ++r) {
+        scratch[i * P + r] = accumulate ? yb[i * rows + full * P + r] : 0.0f;
+      }
+    }
+    PanelTimesXB(nb, packed + full * P * kc, kc, xb, scratch, P, accumulate);
+    for (int i = 0; i < nb; ++i) {
+      for (size_t r = 0; r < tail; ++r) yb[i * rows + full * P + r] = scratch[i * P + r];
+    }
+  }
+}
+
+// The packed x of the calling thread's last MatMul, grown as needed: one
+// allocation per thread instead of one (with its page faults) per call.
+float* PackedXBuffer(size_t floats) {
+  static thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
+  static thread_local size_t capacity = 0;
+  if (floats > capacity) {
+    buffer = hwy::AllocateAligned<float>(floats);
+    capacity = floats;
+  }
+  return buffer.get();
+}
+
+void MatMulImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
+                int64_t batch, float* y, int num_threads) {
+  const size_t row_bytes = RowBytes(type, cols);
+  const size_t P = PanelRows();
+  const size_t kc_max = std::min(static_cast<size_t>(cols), kKBlock);
+  // Tile rows: a multiple of P, as many as kTileBytes holds, and at most an
+  // even share of the rows per thread (so that small matrices still split).
+  const int64_t per_thread = (rows + num_threads - 1) / num_threads;
+  const int64_t fit =
+      static_cast<int64_t>(std::max<size_t>(1, kTileBytes / sizeof(float) / kc_max / P) * P);
+  const int64_t tile_rows =
+      std::min(fit, static_cast<int64_t>(hwy::RoundUpTo(static_cast<size_t>(per_thread), P)));
+  const int64_t tiles = (rows + tile_rows - 1) / tile_rows;
+  const int64_t groups = (batch + kPanelBatch - 1) / kPanelBatch;
+  float* xp = PackedXBuffer(static_cast<size_t>(groups * kPanelBatch * cols));
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && tiles > 1)
+  {
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < groups; ++g) PackXGroup(x, static_cast<size_t>(cols), batch, g, xp);
+    hwy::AlignedFreeUniquePtr<float[]> packed = hwy::AllocateAligned<float>(tile_rows * kc_max);
+    hwy::AlignedFreeUniquePtr<float[]> rows_buf =
+        hwy::AllocateAligned<float>(8 * hwy::RoundUpTo(kc_max, 8));
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t r0 = t * tile_rows;
+      const int nr = static_cast<int>(std::min(tile_rows, rows - r0));
+      for (size_t k0 = 0; k0 < static_cast<size_t>(cols); k0 += kc_max) {
+        const size_t kc = std::min(kc_max, static_cast<size_t>(cols) - k0);
+        PackTile(type, wb + r0 * row_bytes, row_bytes, nr, k0, kc, rows_buf.get(), packed.get());
+        // Next: this tile's next K-block, or the first one of the next tile.
+        NextBlock next;
+        next.row_bytes = row_bytes;
+        const size_t k1 = k0 + kc;
+        if (k1 < static_cast<size_t>(cols)) {
+          next.base = wb + r0 * row_bytes + RowBytes(type, static_cast<int64_t>(k1));
+          next.rows = static_cast<size_t>(nr);
+          next.lines_per_row =
+              (RowBytes(type,
+                        static_cast<int64_t>(std::min(kc_max, static_cast<size_t>(cols) - k1))) +
+               63) /
+              64;
+        } else if (r0 + nr < rows) {
+          next.base = wb + (r0 + nr) * row_bytes;
+          next.rows = static_cast<size_t>(std::min(tile_rows, rows - (r0 + nr)));
+          next.lines_per_row = (RowBytes(type, static_cast<int64_t>(kc_max)) + 63) / 64;
+        }
+        TileTimesBatch(packed.get(), nr, kc, xp + k0 * groups * kPanelBatch, batch, y + r0,
+                       static_cast<size_t>(rows), k0 > 0, next);
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace quest
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace quest {
+
+HWY_EXPORT(MatMulImpl);
+
+void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
+            float* y, int num_threads) {
+  QE_DCHECK(CheckWeightType(type, cols).ok());
+  HWY_DYNAMIC_DISPATCH(MatMulImpl)(type, w, rows, cols, x, batch, y, std::max(1, num_threads));
+}
+
+}  // namespace quest
+#endif  // HWY_ONCE
