@@ -18,11 +18,12 @@ namespace {
 // threads' barrier.
 constexpr int kParallelRows = 64;
 
-// y[b] = W x[b] for n rows of x. One row takes the MatVec (the repacked copy
-// where there is one); a small batch (a few sequences decoding together) the
-// same dot per row, so each sequence gets exactly the logits it gets alone;
-// larger batches and prefill chunks the f32 MatMul.
-void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
+// y[b] = W x[b] for n decode rows (one token of a decoding sequence each).
+// One row takes the MatVec (the repacked copy where there is one); a small
+// batch (a few sequences decoding together) the same dot per row, so each
+// sequence gets exactly the logits it gets alone; larger batches the f32
+// MatMul.
+void ProjectDecodeRows(const Matrix& w, const float* x, int n, float* y, int threads) {
   if (n == 1 && w.repacked != nullptr) {
     MatVecQ4_0x8(w.repacked, w.rows, w.cols, x, y, threads);
   } else if (n == 1) {
@@ -31,6 +32,19 @@ void Project(const Matrix& w, const float* x, int n, float* y, int threads) {
     MatVecBatch(w.type, w.data, w.rows, w.cols, x, n, y, threads);
   } else {
     MatMul(w.type, w.data, w.rows, w.cols, x, n, y, threads);
+  }
+}
+
+// y[b] = W x[b] for n rows of x, the first `decode` of them decode rows
+// (above). The rest, prefill chunks, always take the MatMul, whose every
+// output is independent of the batch: a chunk gets the same bits alone or
+// beside other sequences' rows, and a decode row beside a prefill chunk the
+// same as without it.
+void Project(const Matrix& w, const float* x, int n, int decode, float* y, int threads) {
+  if (decode > 0) ProjectDecodeRows(w, x, decode, y, threads);
+  if (n > decode) {
+    MatMul(w.type, w.data, w.rows, w.cols, x + static_cast<size_t>(decode) * w.cols, n - decode,
+           y + static_cast<size_t>(decode) * w.rows, threads);
   }
 }
 
@@ -125,6 +139,12 @@ void Forward::Run(std::span<const ForwardItem> items) {
   const bool adjacent = c.rope_style == RopeStyle::kAdjacentPairs;
   const size_t rope_stride = 2 * static_cast<size_t>(c.rope_dim);
   const int n = rows;
+  // The leading decode items' rows (the scheduler puts decode items first).
+  int decode_rows = 0;
+  for (const ForwardItem& it : items) {
+    if (!it.decode) break;
+    decode_rows += it.n;
+  }
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
@@ -133,9 +153,9 @@ void Forward::Run(std::span<const ForwardItem> items) {
       RmsNorm(&x_[static_cast<size_t>(t) * d], L.attn_norm, d, c.rms_eps,
               &xn_[static_cast<size_t>(t) * d]);
     }
-    Project(L.wq, xn_.data(), n, q_.data(), threads_);
-    Project(L.wk, xn_.data(), n, k_.data(), threads_);
-    Project(L.wv, xn_.data(), n, v_.data(), threads_);
+    Project(L.wq, xn_.data(), n, decode_rows, q_.data(), threads_);
+    Project(L.wk, xn_.data(), n, decode_rows, k_.data(), threads_);
+    Project(L.wv, xn_.data(), n, decode_rows, v_.data(), threads_);
     const size_t base = c.layer_is_local[l] && rope_.size() > 1 ? 1 : 0;
 #pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
@@ -172,7 +192,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
                      &att_[r * q_dim]);
       }
     }
-    Project(L.wo, att_.data(), n, o_.data(), threads_);
+    Project(L.wo, att_.data(), n, decode_rows, o_.data(), threads_);
 #pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
@@ -181,8 +201,8 @@ void Forward::Run(std::span<const ForwardItem> items) {
       for (int i = 0; i < d; ++i) xt[i] += ot[i];
       RmsNorm(xt, L.ffn_norm, d, c.rms_eps, &xn_[static_cast<size_t>(t) * d]);
     }
-    Project(L.gate, xn_.data(), n, gate_.data(), threads_);
-    Project(L.up, xn_.data(), n, up_.data(), threads_);
+    Project(L.gate, xn_.data(), n, decode_rows, gate_.data(), threads_);
+    Project(L.up, xn_.data(), n, decode_rows, up_.data(), threads_);
 #pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* g = &gate_[static_cast<size_t>(t) * c.d_ff];
@@ -193,7 +213,7 @@ void Forward::Run(std::span<const ForwardItem> items) {
         SiluMul(g, u, c.d_ff);
       }
     }
-    Project(L.down, gate_.data(), n, o_.data(), threads_);
+    Project(L.down, gate_.data(), n, decode_rows, o_.data(), threads_);
 #pragma omp parallel for num_threads(threads_) if (n >= kParallelRows)
     for (int t = 0; t < n; ++t) {
       float* ot = &o_[static_cast<size_t>(t) * d];
@@ -204,7 +224,8 @@ void Forward::Run(std::span<const ForwardItem> items) {
   }
   for (const ForwardItem& it : items) store_->Advance(it.state, it.n);
 
-  // Logits of each item that asks, through the output matrix together.
+  // Logits of each item that asks, through the output matrix together, one
+  // row each as decode rows: each sequence gets the logits it gets alone.
   std::vector<size_t> want;
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].logits != nullptr) want.push_back(i);
@@ -217,12 +238,12 @@ void Forward::Run(std::span<const ForwardItem> items) {
     RmsNorm(&x_[r * d], w.output_norm, d, c.rms_eps, &last_[static_cast<size_t>(j) * d]);
   }
   if (m == 1) {
-    Project(w.output, last_.data(), 1, items[want[0]].logits, threads_);
+    ProjectDecodeRows(w.output, last_.data(), 1, items[want[0]].logits, threads_);
     return;
   }
   const size_t vocab = c.vocab_size;
   logits_.resize(static_cast<size_t>(m) * vocab);
-  Project(w.output, last_.data(), m, logits_.data(), threads_);
+  ProjectDecodeRows(w.output, last_.data(), m, logits_.data(), threads_);
   for (int j = 0; j < m; ++j) {
     std::copy_n(&logits_[j * vocab], vocab, items[want[j]].logits);
   }

@@ -1,6 +1,7 @@
 #include "src/serve/scheduler.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "src/util/timing.h"
 
@@ -190,6 +191,19 @@ bool Scheduler::Step() {
     UpdatePageStats();
     return false;
   }
+  // Decode items first: Forward gives their rows the per-row dot of a
+  // sequence decoding alone (ProjectDecodeRows), prefill chunks the MatMul.
+  std::vector<size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return items[i].decode; });
+  std::vector<ForwardItem> sorted_items;
+  std::vector<Active*> sorted_owners;
+  for (size_t i : order) {
+    sorted_items.push_back(items[i]);
+    sorted_owners.push_back(owners[i]);
+  }
+  items.swap(sorted_items);
+  owners.swap(sorted_owners);
   const double t0 = NowSeconds();
   forward_.Run(items);
   const double dt = NowSeconds() - t0;
