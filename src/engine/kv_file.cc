@@ -105,11 +105,13 @@ Status CompareHeader(const std::string& path, const KvFileHeader& got, const KvF
     return differs("vocabulary size", got.vocab_size, want.vocab_size);
   }
   if (got.rope_factors != want.rope_factors) {
+    const bool saved_long =
+        static_cast<KvRopeFactors>(got.rope_factors) == KvRopeFactors::kLongRopeLong;
     return Status::Error(StrFormat("K/V file %s holds keys rotated with %s; this run's context "
                                    "uses %s (pass -c %s the original context)",
                                    path.c_str(), RopeFactorsText(got.rope_factors),
                                    RopeFactorsText(want.rope_factors),
-                                   got.rope_factors == 2 ? "above" : "at most"));
+                                   saved_long ? "above" : "at most"));
   }
   return Status();
 }

@@ -253,7 +253,7 @@ Status MakeModel(const MakeModelOptions& o, std::ostream& progress) {
     factors.emplace_back("rope_freqs.weight", Llama3RopeFactors(head_dim, p.rope_base,
                                                                 p.rope_factor, p.original_context));
   } else if (p.rope == PresetRope::kLongRope) {
-    const double scale = static_cast<double>(p.context) / p.original_context;
+    const double scale = static_cast<double>(context) / p.original_context;
     factors.emplace_back("rope_factors_long.weight", LongRopeFactors(head_dim / 2, scale, true));
     factors.emplace_back("rope_factors_short.weight", LongRopeFactors(head_dim / 2, scale, false));
   }
