@@ -152,7 +152,7 @@ void BM_DecodeBatch(benchmark::State& state) {
                  (state.range(2) == 1 ? " matvec-batch" : " matmul"));
 }
 BENCHMARK(BM_DecodeBatch)
-    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 16, 32}, {0, 1}})
+    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 12, 16, 32}, {0, 1}})
     ->UseRealTime();
 
 // Args: batch, kernel (0: MatMul, 1: MatVecBatch). Gemma 3 270M's tied output
@@ -163,7 +163,7 @@ void BM_DecodeBatchGemmaOutput(benchmark::State& state) {
   state.SetLabel(state.range(1) == 1 ? "q8_0 matvec-batch" : "q8_0 matmul");
 }
 BENCHMARK(BM_DecodeBatchGemmaOutput)
-    ->ArgsProduct({{1, 2, 4, 8, 16, 32, 64}, {0, 1}})
+    ->ArgsProduct({{1, 2, 4, 8, 12, 16, 32, 64}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
