@@ -21,8 +21,8 @@ constexpr int kParallelRows = 64;
 // y[b] = W x[b] for n decode rows (one token of a decoding sequence each).
 // One row takes the MatVec (the repacked copy where there is one); a small
 // batch (a few sequences decoding together) the same dot per row, so each
-// sequence gets exactly the logits it gets alone; larger batches the f32
-// MatMul.
+// sequence gets exactly the logits it gets alone; larger batches f32 row
+// tiles (MatMulUnpacked, cheaper than MatMul's packing at these sizes).
 void ProjectDecodeRows(const Matrix& w, const float* x, int n, float* y, int threads) {
   if (n == 1 && w.repacked != nullptr) {
     MatVecQ4_0x8(w.repacked, w.rows, w.cols, x, y, threads);
@@ -31,7 +31,7 @@ void ProjectDecodeRows(const Matrix& w, const float* x, int n, float* y, int thr
   } else if (BatchPrefersMatVec(w.type, n)) {
     MatVecBatch(w.type, w.data, w.rows, w.cols, x, n, y, threads);
   } else {
-    MatMul(w.type, w.data, w.rows, w.cols, x, n, y, threads);
+    MatMulUnpacked(w.type, w.data, w.rows, w.cols, x, n, y, threads);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "hwy/highway.h"
 #include "src/kernels/quant/decode-inl.h"
 #include "src/kernels/quant/dequantize-inl.h"
+#include "src/kernels/reduce-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace quest {
@@ -297,6 +298,154 @@ void MatMulImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const 
   }
 }
 
+// ---------------------------------------------------------------- row tiles
+
+// MatMulUnpacked: tiles of dequantized rows, row-major, swept by register
+// tiles of dot products along whole rows (summed at the end by transposed
+// reductions). No packing, so its fixed cost is only the dequantization.
+// Register tile: kR weight rows x kRowTileBatch activation rows, kR * kRowTileBatch accumulators;
+// per vector step kR + kRowTileBatch loads feed kR * kRowTileBatch FMAs. With 16 registers (AVX2),
+// 4 x 3 uses 12 for accumulators (measured 1 thread, 2048^2 x 64: 4 x 2 gave
+// ~41 GFLOP/s, 4 x 3 ~66). AVX-512 has 32: 4 x 6 has 24 accumulators and
+// 10 loads per 24 FMAs (Zen 4 issues one 512-bit load and one FMA per cycle,
+// so 4 x 3's 7 loads per 12 FMAs were load-bound).
+constexpr int kR = 4;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr int kRowTileBatch = 6;
+#else
+constexpr int kRowTileBatch = 3;
+#endif
+
+// y[b * y_stride + r] = w_r . x_b for r < R, b < B, over cols values.
+template <int R, int B>
+void MicroTile(const float* HWY_RESTRICT w, size_t w_stride, const float* HWY_RESTRICT x,
+               size_t cols, float* HWY_RESTRICT y, size_t y_stride) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF acc[R][B];
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < B; ++b) acc[r][b] = hn::Zero(df);
+  }
+  size_t c = 0;
+  for (; c + N <= cols; c += N) {
+    VF xv[B];
+    for (int b = 0; b < B; ++b) xv[b] = hn::LoadU(df, x + b * cols + c);
+    for (int r = 0; r < R; ++r) {
+      const VF wv = hn::Load(df, w + r * w_stride + c);
+      for (int b = 0; b < B; ++b) acc[r][b] = hn::MulAdd(wv, xv[b], acc[r][b]);
+    }
+  }
+  // The R * B sums, N at a time by the transposed reduction (about 3 shuffles
+  // and adds per accumulator where a horizontal sum costs about 10; at 2048
+  // columns the 24 horizontal sums were ~8% of a 4 x 6 tile's FMAs).
+  HWY_ALIGN float sums[R * B + hwy::kMaxVectorSize / sizeof(float)];
+  constexpr size_t kN = TransposeLanes<DF>();
+  if constexpr (kN > 0) {
+    for (int i0 = 0; i0 < R * B; i0 += static_cast<int>(kN)) {
+      VF group[kN];
+      for (size_t j = 0; j < kN; ++j) {
+        const int i = i0 + static_cast<int>(j);
+        group[j] = i < R * B ? acc[i / B][i % B] : hn::Zero(df);
+      }
+      hn::Store(SumLanesTransposed(df, group), df, sums + i0);
+    }
+  } else {
+    for (int i = 0; i < R * B; ++i) sums[i] = hn::GetLane(hn::SumOfLanes(df, acc[i / B][i % B]));
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < B; ++b) {
+      float s = sums[r * B + b];
+      for (size_t cc = c; cc < cols; ++cc) s += w[r * w_stride + cc] * x[b * cols + cc];
+      y[b * y_stride + r] = s;
+    }
+  }
+}
+
+template <int R>
+void MicroTileB(int nb, const float* w, size_t w_stride, const float* x, size_t cols, float* y,
+                size_t y_stride) {
+  static_assert(kRowTileBatch <= 6, "add cases");
+  switch (nb) {
+    case 6:
+      return MicroTile<R, 6>(w, w_stride, x, cols, y, y_stride);
+    case 5:
+      return MicroTile<R, 5>(w, w_stride, x, cols, y, y_stride);
+    case 4:
+      return MicroTile<R, 4>(w, w_stride, x, cols, y, y_stride);
+    case 3:
+      return MicroTile<R, 3>(w, w_stride, x, cols, y, y_stride);
+    case 2:
+      return MicroTile<R, 2>(w, w_stride, x, cols, y, y_stride);
+    default:
+      return MicroTile<R, 1>(w, w_stride, x, cols, y, y_stride);
+  }
+}
+
+// Rows [0, nr) of a dequantized tile against the whole batch: for each kRowTileBatch
+// activation rows (in L1), sweep the tile (in L2) kR rows at a time. Meanwhile
+// the raw bytes of the next tile, [next, next + next_bytes), are prefetched
+// into L2 a slice per batch step, so its dequantization does not wait on DRAM
+// (it stalled ~4% of a 1B f16 prefill).
+void RowTileTimesBatch(const float* HWY_RESTRICT tile, size_t stride, int nr, const float* x,
+                       size_t cols, int64_t batch, float* y, size_t y_stride, const uint8_t* next,
+                       size_t next_bytes) {
+  const int64_t steps = (batch + kRowTileBatch - 1) / kRowTileBatch;
+  const size_t slice = hwy::RoundUpTo((next_bytes + steps - 1) / steps, 64);
+  size_t prefetched = 0;
+  for (int64_t b = 0; b < batch; b += kRowTileBatch) {
+    PrefetchL2Until(reinterpret_cast<const char*>(next), std::min(next_bytes, prefetched + slice),
+                    &prefetched);
+    const int nb = static_cast<int>(std::min<int64_t>(kRowTileBatch, batch - b));
+    const float* xb = x + b * cols;
+    float* yb = y + b * y_stride;
+    int r = 0;
+    for (; r + kR <= nr; r += kR)
+      MicroTileB<kR>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
+    switch (nr - r) {
+      case 3:
+        MicroTileB<3>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
+        break;
+      case 2:
+        MicroTileB<2>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
+        break;
+      case 1:
+        MicroTileB<1>(nb, tile + r * stride, stride, xb, cols, yb + r, y_stride);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void MatMulUnpackedImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
+                        int64_t batch, float* y, int num_threads) {
+  const size_t row_bytes = RowBytes(type, cols);
+  // Scratch rows padded to whole vectors, aligned for Load.
+  const size_t stride = hwy::RoundUpTo(static_cast<size_t>(cols), 16);
+  // A tile of dequantized rows stays in L2 (~192 KB of the 512 KB) while the
+  // whole batch streams past it; a multiple of kR rows.
+  const int64_t tile_rows =
+      std::clamp<int64_t>((192 * 1024 / sizeof(float)) / stride / kR * kR, kR, 64);
+  const int64_t tiles = (rows + tile_rows - 1) / tile_rows;
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+#pragma omp parallel num_threads(num_threads) if (num_threads > 1 && tiles > 1)
+  {
+    hwy::AlignedFreeUniquePtr<float[]> tile = hwy::AllocateAligned<float>(tile_rows * stride);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t r0 = t * tile_rows;
+      const int nr = static_cast<int>(std::min(tile_rows, rows - r0));
+      for (int r = 0; r < nr; ++r) {
+        DequantizeRowAny(type, wb + (r0 + r) * row_bytes, cols, tile.get() + r * stride);
+      }
+      const int64_t next_rows = std::clamp<int64_t>(rows - (r0 + nr), 0, tile_rows);
+      RowTileTimesBatch(tile.get(), stride, nr, x, static_cast<size_t>(cols), batch, y + r0,
+                        static_cast<size_t>(rows), wb + (r0 + nr) * row_bytes,
+                        static_cast<size_t>(next_rows) * row_bytes);
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace quest
 HWY_AFTER_NAMESPACE();
@@ -305,11 +454,19 @@ HWY_AFTER_NAMESPACE();
 namespace quest {
 
 HWY_EXPORT(MatMulImpl);
+HWY_EXPORT(MatMulUnpackedImpl);
 
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
             float* y, int num_threads) {
   QE_DCHECK(CheckWeightType(type, cols).ok());
   HWY_DYNAMIC_DISPATCH(MatMulImpl)(type, w, rows, cols, x, batch, y, std::max(1, num_threads));
+}
+
+void MatMulUnpacked(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
+                    int64_t batch, float* y, int num_threads) {
+  QE_DCHECK(CheckWeightType(type, cols).ok());
+  HWY_DYNAMIC_DISPATCH(MatMulUnpackedImpl)
+  (type, w, rows, cols, x, batch, y, std::max(1, num_threads));
 }
 
 }  // namespace quest

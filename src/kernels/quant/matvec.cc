@@ -548,16 +548,14 @@ int MatVecXLevels(GgmlType type) {
   }
 }
 
-// Where MatVecBatch beats MatMul (AVX2 EPYC, 2 threads, ms per call, ranges
-// over alternated runs). MatVecBatch's cost grows with the batch (the
-// per-stream integer dot is compute-bound); MatMul's has a fixed part, the
-// dequantization and packing of every weight. 2048 x 2048 at batch 8:
-// MatVecBatch 0.67-0.96 against MatMul 1.03-1.25 for every type; batch 12:
-// f16 1.16 vs 1.29, Q8_0 and Q4_K even, Q5_0 1.53 vs 1.16, Q6_K 1.72 vs 1.27;
-// batch 16: MatMul ahead for all. Gemma 3 270M's output matrix (262144 x 640
-// Q8_0): batch 8: 36-51 vs 43-56; 16: 78-81 vs 54-67. Q4_0's 8-bit dot does
-// half the vector work: batch 16: 1.07 vs 1.28.
-constexpr int64_t kMatVecBatchMax = 8;
+// Where MatVecBatch beats MatMulUnpacked (AVX2 EPYC, 2 threads, ms per call).
+// MatVecBatch's cost grows with the batch (the per-stream integer dot is
+// compute-bound); MatMulUnpacked's is mostly a fixed dequantization into f32
+// tiles. Gemma 3 270M's output matrix (262144 x 640 Q8_0): batch 4: 18 vs 23;
+// batch 8: 36 vs 31. 2048 x 2048 at batch 8: Q8_0 0.68 vs 0.86, Q5_0 0.87 vs
+// 0.87, Q4_K 0.84 vs 0.85, Q6_K 1.07 vs 0.95; batch 16: Q4_K 1.8 vs 1.4.
+// Q4_0's 8-bit dot does half the vector work: batch 16: 1.07 vs 1.28.
+constexpr int64_t kMatVecBatchMax = 6;
 constexpr int64_t kMatVecBatchMaxQ4_0 = 16;
 
 void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,

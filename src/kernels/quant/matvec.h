@@ -49,19 +49,27 @@ int MatVecXLevels(GgmlType type);
 // The decode step of a small batch: y[b * rows + r] = row r . x[b], each row
 // read once and dotted with every x of the batch while it is in L1, by the
 // same dot (and the same rounding of x) as MatVec, so y[b] equals MatVec of
-// x[b] bit for bit. Compute grows with the batch; MatMul wins where its f32
-// tiles beat the quantized dot (BatchPrefersMatVec says where).
+// x[b] bit for bit. Compute grows with the batch; MatMulUnpacked wins where
+// its f32 tiles beat the quantized dot (BatchPrefersMatVec says where).
 void MatVecBatch(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
                  int64_t batch, float* y, int num_threads);
 // Whether MatVecBatch is the faster of the two for a batch of this size
 // (measured: BM_DecodeBatch, and the decode step's largest matrix).
 bool BatchPrefersMatVec(GgmlType type, int64_t batch);
 
-// y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch. Tiles of W rows
-// are dequantized once into an f32 scratch that stays in L2 and reused across
-// the whole batch (4 rows x 3 batch register tiles). x: [batch, cols],
-// y: [batch, rows].
+// y[b * rows + r] = sum_c W[r][c] x[b * cols + c], b < batch: prefill chunks.
+// W is dequantized a K-block at a time into f32 panels, repacked for a GEMM
+// micro-kernel that runs near the FMA peak (matmul.cc). Every output is one
+// FMA chain over the columns in order, whatever the batch: a row's result does
+// not depend on what it is batched with. x: [batch, cols], y: [batch, rows].
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
             float* y, int num_threads);
+
+// The same product for a decode batch too small to repay MatMul's packing
+// (more sequences than BatchPrefersMatVec takes, up to a few dozen): tiles of
+// dequantized rows dotted with the batch as they are. Slower than MatMul at
+// prefill sizes; results round differently from both MatMul and MatVec.
+void MatMulUnpacked(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
+                    int64_t batch, float* y, int num_threads);
 
 }  // namespace quest

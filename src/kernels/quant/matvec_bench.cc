@@ -108,10 +108,14 @@ void BM_MatVecQ4_0Repacked(benchmark::State& state) {
 }
 BENCHMARK(BM_MatVecQ4_0Repacked)->Arg(2)->Arg(1)->UseRealTime();
 
-// Times MatMul of rows x cols weights of `type` (copies matrices, rotated so
-// that they come from DRAM) against a batch of random rows; GFLOP/s counter.
+// The kernels that multiply weights by a batch of rows.
+enum class BatchKernel : int { kMatMul = 0, kMatVecBatch = 1, kMatMulUnpacked = 2 };
+const char* const kBatchKernelNames[] = {"matmul", "matvec-batch", "matmul-unpacked"};
+
+// Times `kernel` on rows x cols weights of `type` (copies matrices, rotated
+// so that they come from DRAM) against a batch of random rows; GFLOP/s.
 void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols, int64_t batch,
-               int threads, int copies, bool matvec_batch = false) {
+               int threads, int copies, BatchKernel kernel = BatchKernel::kMatMul) {
   const size_t bytes = RowBytes(type, cols) * rows;
   std::vector<std::vector<uint8_t>> w;
   for (int m = 0; m < copies; ++m) w.push_back(RandomWeights(type, bytes, m + 1));
@@ -121,8 +125,10 @@ void RunMatMul(benchmark::State& state, GgmlType type, int64_t rows, int64_t col
   for (float& v : x) v = u(rng);
   int m = 0;
   for (auto _ : state) {
-    if (matvec_batch) {
+    if (kernel == BatchKernel::kMatVecBatch) {
       MatVecBatch(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
+    } else if (kernel == BatchKernel::kMatMulUnpacked) {
+      MatMulUnpacked(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
     } else {
       MatMul(type, w[m].data(), rows, cols, x.data(), batch, y.data(), threads);
     }
@@ -142,28 +148,30 @@ void BM_MatMul(benchmark::State& state) {
 }
 BENCHMARK(BM_MatMul)->ArgsProduct({{0, 1, 3, 7, 8, 10}, {1, 2}})->UseRealTime();
 
-// Args: type index, batch, kernel (0: MatMul, 1: MatVecBatch). The decode
-// step of a small batch of sequences: 2048 x 2048 weights rotated over 8
-// matrices, 2 threads. Where BatchPrefersMatVec comes from.
+// Args: type index, batch, kernel (BatchKernel). The decode step of a small
+// batch of sequences: 2048 x 2048 weights rotated over 8 matrices, 2 threads.
+// Where BatchPrefersMatVec comes from.
 void BM_DecodeBatch(benchmark::State& state) {
   const GgmlType type = kTypes[state.range(0)];
-  RunMatMul(state, type, 2048, 2048, state.range(1), 2, 8, state.range(2) == 1);
-  state.SetLabel(std::string(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name) +
-                 (state.range(2) == 1 ? " matvec-batch" : " matmul"));
+  RunMatMul(state, type, 2048, 2048, state.range(1), 2, 8,
+            static_cast<BatchKernel>(state.range(2)));
+  state.SetLabel(std::string(GetGgmlTypeTraits(static_cast<uint32_t>(type))->name) + " " +
+                 kBatchKernelNames[state.range(2)]);
 }
 BENCHMARK(BM_DecodeBatch)
-    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 12, 16, 32}, {0, 1}})
+    ->ArgsProduct({{1, 3, 4, 5, 7, 8, 10}, {2, 4, 8, 12, 16, 32}, {0, 1, 2}})
     ->UseRealTime();
 
-// Args: batch, kernel (0: MatMul, 1: MatVecBatch). Gemma 3 270M's tied output
-// matrix (262144 x 640 Q8_0, 178 MB: the largest product of its decode step),
-// 2 threads.
+// Args: batch, kernel (BatchKernel). Gemma 3 270M's tied output matrix
+// (262144 x 640 Q8_0, 178 MB: the largest product of its decode step), 2
+// threads.
 void BM_DecodeBatchGemmaOutput(benchmark::State& state) {
-  RunMatMul(state, GgmlType::kQ8_0, 262144, 640, state.range(0), 2, 1, state.range(1) == 1);
-  state.SetLabel(state.range(1) == 1 ? "q8_0 matvec-batch" : "q8_0 matmul");
+  RunMatMul(state, GgmlType::kQ8_0, 262144, 640, state.range(0), 2, 1,
+            static_cast<BatchKernel>(state.range(1)));
+  state.SetLabel(std::string("q8_0 ") + kBatchKernelNames[state.range(1)]);
 }
 BENCHMARK(BM_DecodeBatchGemmaOutput)
-    ->ArgsProduct({{1, 2, 4, 8, 12, 16, 32, 64}, {0, 1}})
+    ->ArgsProduct({{1, 2, 4, 8, 12, 16, 32, 64}, {0, 1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

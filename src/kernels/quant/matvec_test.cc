@@ -285,6 +285,7 @@ TEST(MatVecBatch, EqualsMatVecOfEachXBitForBit) {
   }
 }
 
+// MatMul and MatMulUnpacked.
 TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
   std::mt19937 rng(4);
   for (GgmlType type : kTypes) {
@@ -299,14 +300,19 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
         testing::ForEachTarget([&](const char* target) {
           for (int threads : {1, 2}) {
             for (int64_t batch : {1, 3, 8, 17, 64, 100}) {
-              std::vector<float> got(rows * batch);
+              std::vector<float> got(rows * batch), unpacked(rows * batch);
               MatMul(type, w.data(), rows, cols, x, batch, got.data(), threads);
+              MatMulUnpacked(type, w.data(), rows, cols, x, batch, unpacked.data(), threads);
               // The first `batch` rows of x give y[b * rows + r]: the prefix of e.
               for (int64_t i = 0; i < rows * batch; ++i) {
                 ASSERT_LE(std::fabs(double{got[i]} - e.y[i]), e.tol[i])
                     << Traits(type).name << " " << target << " rows=" << rows << " cols=" << cols
                     << " batch=" << batch << " threads=" << threads << " i=" << i << " got "
                     << got[i] << " want " << e.y[i];
+                ASSERT_LE(std::fabs(double{unpacked[i]} - e.y[i]), e.tol[i])
+                    << "unpacked " << Traits(type).name << " " << target << " rows=" << rows
+                    << " cols=" << cols << " batch=" << batch << " threads=" << threads
+                    << " i=" << i << " got " << unpacked[i] << " want " << e.y[i];
               }
             }
           }
