@@ -1,17 +1,20 @@
-// MatMul, the weight x activations product of a prefill chunk or of a batch
-// of decode steps: a GEMM with the outer-product micro-kernel of BLIS. Weight
-// rows are dequantized a K-block at a time into panels of P rows stored column
-// by column (P consecutive floats per column), so one micro-kernel step loads
+// MatMul, the weight x activations product of a prefill chunk: a GEMM with
+// the outer-product micro-kernel of BLIS. Weight rows are dequantized a
+// K-block at a time into panels of P rows stored column by column (P
+// consecutive floats per column), so one micro-kernel step loads
 // kPanelVectors weight vectors, broadcasts kPanelBatch activations and does
 // kPanelBatch * kPanelVectors FMAs into accumulators that hold outputs
 // directly (no horizontal sums). The K-blocks keep the activations a step
-// touches in L1 and the packed tile in L2 (dot products over whole rows
-// stream both from L2 and stayed at ~60-70% of the FMA peak).
+// touches in L1 and the packed tile in L2 (the row tiles below stream both
+// from L2 and stay at ~60-70% of the FMA peak).
 //
 // Every output is one FMA chain over the columns in order, whatever the batch
 // size, the output's place in the batch, the tiles or the threads: a
 // sequence's prefill gives the same bits alone or batched with others.
-// Scalar twin: MatMulRef (quant_reference.h).
+//
+// MatMulUnpacked, for decode batches too small to repay the packing, keeps
+// the row tiles: dot products along whole dequantized rows.
+// Scalar twin of both: MatMulRef (quant_reference.h).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -98,11 +101,12 @@ void PanelTimesXB(int nb, const float* panel, size_t kc, const float* xp, float*
   }
 }
 
-// x [batch, cols] packed for PanelTimesX: per K-block (offset k0, width kc)
-// and group g of kPanelBatch rows, the block's kc columns with the group's rows
-// interleaved: xp[k0 * groups * kPanelBatch + g * kc * kPanelBatch + c * kPanelBatch + i] = x[g *
-// kPanelBatch + i] [k0 + c] (zero past the batch), so the broadcasts of a step read one sequential
-// stream instead of kPanelBatch rows a page or more apart.
+// x [batch, cols] packed for PanelTimesX, group g of kPanelBatch rows: per
+// K-block (offset k0, width kc) the group's rows interleaved column by
+// column, at xp + k0 * groups * kPanelBatch + g * kc * kPanelBatch: value
+// (c, i) at c * kPanelBatch + i is x[g * kPanelBatch + i][k0 + c], zero past
+// the batch. The broadcasts of a step then read one sequential stream instead
+// of kPanelBatch rows a page or more apart.
 void PackXGroup(const float* HWY_RESTRICT x, size_t cols, int64_t batch, int64_t g,
                 float* HWY_RESTRICT xp) {
   const int64_t groups = (batch + kPanelBatch - 1) / kPanelBatch;
@@ -459,12 +463,14 @@ HWY_EXPORT(MatMulUnpackedImpl);
 void MatMul(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x, int64_t batch,
             float* y, int num_threads) {
   QE_DCHECK(CheckWeightType(type, cols).ok());
+  if (rows <= 0 || batch <= 0) return;
   HWY_DYNAMIC_DISPATCH(MatMulImpl)(type, w, rows, cols, x, batch, y, std::max(1, num_threads));
 }
 
 void MatMulUnpacked(GgmlType type, const void* w, int64_t rows, int64_t cols, const float* x,
                     int64_t batch, float* y, int num_threads) {
   QE_DCHECK(CheckWeightType(type, cols).ok());
+  if (rows <= 0 || batch <= 0) return;
   HWY_DYNAMIC_DISPATCH(MatMulUnpackedImpl)
   (type, w, rows, cols, x, batch, y, std::max(1, num_threads));
 }

@@ -322,6 +322,19 @@ TEST(MatMul, EqualsReferenceForEveryTypeBatchAndTarget) {
   }
 }
 
+// An empty batch or matrix writes nothing and does not fault.
+TEST(MatMul, EmptyBatchOrRowsIsANoOp) {
+  std::mt19937 rng(7);
+  const std::vector<uint8_t> w = RandomRows(GgmlType::kQ4_0, 4, 64, rng);
+  const std::vector<float> x = testing::RandomFloats(rng, 64);
+  std::vector<float> y(4, 7.0f);
+  MatMul(GgmlType::kQ4_0, w.data(), 4, 64, x.data(), 0, y.data(), 2);
+  MatMulUnpacked(GgmlType::kQ4_0, w.data(), 4, 64, x.data(), 0, y.data(), 2);
+  MatMul(GgmlType::kQ4_0, w.data(), 0, 64, x.data(), 1, y.data(), 2);
+  MatMulUnpacked(GgmlType::kQ4_0, w.data(), 0, 64, x.data(), 1, y.data(), 2);
+  EXPECT_EQ(y, std::vector<float>(4, 7.0f));
+}
+
 // The server batches prompts of several sequences into one MatMul: each
 // sequence's outputs must not depend on what it was batched with. Every
 // output of a batch equals, bit for bit, the same row multiplied alone (and
