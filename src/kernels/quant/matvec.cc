@@ -1,6 +1,7 @@
-// MatVec (decode), MatMul (chunked prefill) and DequantizeRow over ggml weight
-// rows: Highway SIMD with runtime dispatch, every block type decoded in
-// registers (decode-inl.h), OpenMP over rows. Scalar twins: quant_reference.cc.
+// MatVec and MatVecBatch (decode) and DequantizeRow over ggml weight rows:
+// Highway SIMD with runtime dispatch, every block type decoded in registers
+// (decode-inl.h), OpenMP over rows. MatMul is in matmul.cc. Scalar twins:
+// quant_reference.cc.
 #include "src/kernels/quant/matvec.h"
 
 #include <algorithm>
