@@ -207,7 +207,9 @@ void HttpServer::Routes() {
       SendError(res, Error(res.status, "HTTP error " + std::to_string(res.status)));
     }
   });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the response is written (the logger runs after it), so a client that reads
+  // /metrics right after its answer sees its own request counted.
+  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.method != "POST") return;
     std::lock_guard<std::mutex> lock(mu_);
     ++by_status_[res.status];
