@@ -8,6 +8,7 @@
 #include "src/kernels/kernels.h"
 #include "src/kernels/quant/matvec.h"
 #include "src/kernels/reference.h"
+#include "src/util/check.h"
 
 namespace quest {
 
@@ -141,10 +142,11 @@ void Forward::Run(std::span<const ForwardItem> items) {
   const int n = rows;
   // The leading decode items' rows (the scheduler puts decode items first).
   int decode_rows = 0;
-  for (const ForwardItem& it : items) {
-    if (!it.decode) break;
-    decode_rows += it.n;
-  }
+  size_t leading = 0;
+  for (; leading < items.size() && items[leading].decode; ++leading) decode_rows += items[leading].n;
+  QE_DCHECK(std::none_of(items.begin() + leading, items.end(),
+                         [](const ForwardItem& it) { return it.decode; }),
+            "decode items must lead the step");
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];

@@ -1,7 +1,6 @@
 #include "src/serve/scheduler.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "src/util/timing.h"
 
@@ -148,12 +147,12 @@ void Scheduler::Admit() {
   UpdatePageStats();
 }
 
-bool Scheduler::Step() {
-  std::vector<ForwardItem> items;
-  std::vector<Active*> owners;
-  std::vector<char> finished(active_.size(), 0);
+// Decode items first: Forward gives their rows the per-row dot of a sequence
+// decoding alone (ProjectDecodeRows), prefill chunks the MatMul. Prefill
+// chunks share --prefill-chunk tokens in arrival order.
+std::vector<Scheduler::Planned> Scheduler::Plan() {
+  std::vector<Planned> decode, prefill;
   int budget = opts_.prefill_chunk;
-  int decode_tokens = 0, prefill_tokens = 0;
   for (auto& a : active_) {
     if (a->stream->cancelled()) {
       Retire(a.get(), FinishReason::kCancelled);
@@ -169,13 +168,11 @@ bool Scheduler::Step() {
       it.decode = false;
       it.logits = a->prefilled + it.n == prompt ? a->logits.data() : nullptr;
       budget -= it.n;
-      prefill_tokens += it.n;
     } else {
       it.n = 1;
       it.tokens = &a->tokens.back();
       it.decode = true;
       it.logits = a->logits.data();
-      ++decode_tokens;
     }
     const int S = opts_.page_size;
     const int new_pages = (a->state.seq.length + it.n + S - 1) / S - a->state.seq.num_pages();
@@ -183,33 +180,31 @@ bool Scheduler::Step() {
       Retire(a.get(), FinishReason::kError, "the KV pool is exhausted");
       continue;
     }
-    items.push_back(it);
-    owners.push_back(a.get());
+    (it.decode ? decode : prefill).push_back({it, a.get()});
   }
   std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->stream == nullptr; });
-  if (items.empty()) {
+  decode.insert(decode.end(), prefill.begin(), prefill.end());
+  return decode;
+}
+
+bool Scheduler::Step() {
+  const std::vector<Planned> plan = Plan();
+  if (plan.empty()) {
     UpdatePageStats();
     return false;
   }
-  // Decode items first: Forward gives their rows the per-row dot of a
-  // sequence decoding alone (ProjectDecodeRows), prefill chunks the MatMul.
-  std::vector<size_t> order(items.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return items[i].decode; });
-  std::vector<ForwardItem> sorted_items;
-  std::vector<Active*> sorted_owners;
-  for (size_t i : order) {
-    sorted_items.push_back(items[i]);
-    sorted_owners.push_back(owners[i]);
+  std::vector<ForwardItem> items;
+  int decode_tokens = 0, prefill_tokens = 0;
+  for (const Planned& p : plan) {
+    items.push_back(p.item);
+    (p.item.decode ? decode_tokens : prefill_tokens) += p.item.n;
   }
-  items.swap(sorted_items);
-  owners.swap(sorted_owners);
   const double t0 = NowSeconds();
   forward_.Run(items);
   const double dt = NowSeconds() - t0;
   double kv_bytes = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    Active* a = owners[i];
+    Active* a = plan[i].owner;
     if (!items[i].decode) {
       a->prefilled += items[i].n;
       if (items[i].logits == nullptr) continue;

@@ -86,8 +86,16 @@ class Scheduler {
     GenerationRequest request;
   };
 
+  struct Planned {
+    ForwardItem item;
+    Active* owner;
+  };
+
   Scheduler(const Model& model, const SchedulerOptions& options, std::unique_ptr<KvStore> store);
   void Loop();
+  // This step's items, decode items first; retires cancelled sequences and
+  // those the KV pool cannot grow.
+  std::vector<Planned> Plan();
   // One step over the active sequences; false when there was nothing to do.
   bool Step();
   void Admit();
