@@ -39,9 +39,11 @@ constexpr int kKeyBlock = 64;
 // 32 vector registers on AVX-512, 16 elsewhere: sizes of the register tiles.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 constexpr int kLogitKeys = 8;  // keys per logits tile (x 2 row vectors)
-constexpr int kPvVecs = 4;     // head_dim vectors per P.V tile (x 4 rows)
+constexpr int kPvRows = 4;     // rows per P.V tile
+constexpr int kPvVecs = 4;     // head_dim vectors per P.V tile
 #else
-constexpr int kLogitKeys = 4;
+constexpr int kLogitKeys = 6;
+constexpr int kPvRows = 6;
 constexpr int kPvVecs = 2;
 #endif
 
@@ -111,6 +113,7 @@ void LogitsRows(const float* HWY_RESTRICT kt, size_t ks, int len, const float* H
   for (; j + kLogitKeys <= len; j += kLogitKeys) {
     LogitsTile<kLogitKeys, RV>(kt + j, ks, qt, rp, D, st + j * rp);
   }
+  for (; j + 4 <= len; j += 4) LogitsTile<4, RV>(kt + j, ks, qt, rp, D, st + j * rp);
   for (; j < len; ++j) LogitsTile<1, RV>(kt + j, ks, qt, rp, D, st + j * rp);
 }
 
@@ -159,10 +162,13 @@ void PvRows(const float* HWY_RESTRICT st, size_t rp, const float* HWY_RESTRICT v
   for (; i < D; i += N) PvTile<R, 1>(st, rp, vf + i, len, D, corr, acc + i);
 }
 
-// Rows [0, rows): 4 at a time, then the rest one by one.
+// Rows [0, rows): kPvRows at a time, then 4, then the rest one by one.
 void Pv(const float* HWY_RESTRICT st, size_t rp, int rows, const float* HWY_RESTRICT vf, int len,
         int D, const float* HWY_RESTRICT corr, float* HWY_RESTRICT acc) {
   int r = 0;
+  for (; r + kPvRows <= rows; r += kPvRows) {
+    PvRows<kPvRows>(st + r, rp, vf, len, D, corr + r, acc + r * D);
+  }
   for (; r + 4 <= rows; r += 4) PvRows<4>(st + r, rp, vf, len, D, corr + r, acc + r * D);
   for (; r < rows; ++r) PvRows<1>(st + r, rp, vf, len, D, corr + r, acc + r * D);
 }

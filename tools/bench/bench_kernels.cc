@@ -71,6 +71,30 @@ BENCHMARK(BM_AttendPages)
     ->ArgsProduct({{1024, 16384}, {64, 128, 256}, {1, 4}, {1, 2}})
     ->UseRealTime();
 
+// Prefill attention of one chunk of n queries after `context` earlier tokens,
+// f16 K/V, on Gemma 3's global-layer shape (4 query heads on one KV head,
+// head_dim 256) or Llama 3.2 1B's (32 on 8, head_dim 64). Args: context, n,
+// threads, shape (0 Gemma, 1 Llama). Reports GFLOP/s of the causal logits and
+// P.V products (2 x 2 x D flops per query head and visible key).
+void BM_AttendCausal(benchmark::State& state) {
+  const int context = state.range(0), n = state.range(1), threads = state.range(2);
+  const bool llama = state.range(3) == 1;
+  const int heads = llama ? 32 : 4, kv_heads = llama ? 8 : 1, D = llama ? 64 : 256;
+  auto r = MakeCache(context + n, kv_heads, D);
+  std::mt19937 rng(4);
+  std::vector<float> q = testing::RandomFloats(rng, static_cast<size_t>(n) * heads * D, -1, 1);
+  std::vector<float> out(q.size());
+  for (auto _ : state) {
+    AttendCausal(q.data(), n, heads, context, r.cache.View(0), r.seq.pages.data(), /*window=*/0,
+                 1.0f / std::sqrt(static_cast<float>(D)), threads, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double keys = static_cast<double>(n) * context + 0.5 * n * (n + 1.0);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      4.0 * heads * D * keys * state.iterations() * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttendCausal)->ArgsProduct({{4096}, {256}, {1, 2}, {0, 1}})->UseRealTime();
+
 }  // namespace
 }  // namespace quest
 
