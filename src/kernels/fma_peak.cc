@@ -1,6 +1,7 @@
-// The FMA peak probe of the benchmarks: independent chains of vector
-// multiply-adds in registers on every thread, so `quest bench prefill` can
-// state the arithmetic ceiling of the same moments next to what it achieves.
+// The arithmetic peak probes of the benchmarks: independent chains of vector
+// multiply-adds in registers on every thread (f32 FMA; 8-bit integer dots),
+// so `quest bench prefill` can state the ceilings of the same moments next to
+// what it achieves.
 #include <omp.h>
 
 #include <algorithm>
@@ -41,6 +42,70 @@ double FmaChainsImpl(int64_t iters, float* sink) {
   return 2.0 * kChains * hn::Lanes(df) * static_cast<double>(iters);
 }
 
+// 8-bit dot chains: kDotChains accumulators of i32 lanes, each step adding
+// to each the u8 x i8 products of a vector of bytes (4 per lane), by the
+// instructions an 8-bit GEMM of this target would use: vpdpbusd where the
+// target has AVX512-VNNI (AVX3_DL; 512-bit, so EVEX-encoded, which Zen 4
+// runs), pmaddubsw + pmaddwd + paddd with AVX-512 BW and AVX2. The chains'
+// byte operands are a[j] x b[k] (a = 1, 2; b = 1..4): each step adds
+// 4 * a[j] * b[k] to every lane of chain (j, k), and *sink gets the sum of
+// the chains' first lanes. Returns the multiply-adds done; 0 on targets
+// without such a dot (no probe).
+constexpr int kDotA = 2, kDotB = 4;
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#if HWY_TARGET == HWY_AVX2
+using IntVec = __m256i;
+HWY_INLINE IntVec Bytes(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+HWY_INLINE IntVec ZeroI() { return _mm256_setzero_si256(); }
+HWY_INLINE IntVec DotStep(IntVec acc, IntVec a, IntVec b) {
+  const IntVec pairs = _mm256_maddubs_epi16(a, b);
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+HWY_INLINE int32_t Lane0(IntVec v) { return _mm256_cvtsi256_si32(v); }
+#else
+using IntVec = __m512i;
+HWY_INLINE IntVec Bytes(int v) { return _mm512_set1_epi8(static_cast<char>(v)); }
+HWY_INLINE IntVec ZeroI() { return _mm512_setzero_si512(); }
+HWY_INLINE IntVec DotStep(IntVec acc, IntVec a, IntVec b) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return _mm512_dpbusd_epi32(acc, a, b);
+#else
+  const IntVec pairs = _mm512_maddubs_epi16(a, b);
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
+#endif
+}
+HWY_INLINE int32_t Lane0(IntVec v) { return _mm_cvtsi128_si32(_mm512_castsi512_si128(v)); }
+#endif
+
+int64_t IntDotChainsImpl(int64_t iters, int32_t* sink) {
+  IntVec a[kDotA], b[kDotB], acc[kDotA][kDotB];
+  for (int j = 0; j < kDotA; ++j) a[j] = Bytes(j + 1);
+  for (int k = 0; k < kDotB; ++k) b[k] = Bytes(k + 1);
+  for (int j = 0; j < kDotA; ++j) {
+    for (int k = 0; k < kDotB; ++k) acc[j][k] = ZeroI();
+  }
+  for (int64_t it = 0; it < iters; ++it) {
+    // Opaque to the compiler: the products are recomputed every step.
+    for (int j = 0; j < kDotA; ++j) asm volatile("" : "+v"(a[j]));
+    for (int j = 0; j < kDotA; ++j) {
+      for (int k = 0; k < kDotB; ++k) acc[j][k] = DotStep(acc[j][k], a[j], b[k]);
+    }
+  }
+  int32_t s = 0;
+  for (int j = 0; j < kDotA; ++j) {
+    for (int k = 0; k < kDotB; ++k) s += Lane0(acc[j][k]);
+  }
+  *sink = s;
+  return iters * kDotA * kDotB * static_cast<int64_t>(sizeof(IntVec));
+}
+#else
+int64_t IntDotChainsImpl(int64_t /*iters*/, int32_t* sink) {
+  *sink = 0;
+  return 0;
+}
+#endif
+
 }  // namespace HWY_NAMESPACE
 }  // namespace quest
 HWY_AFTER_NAMESPACE();
@@ -64,6 +129,28 @@ double FmaPeakGflops(int num_threads, int64_t iters_per_thread) {
   volatile float keep = sink;  // the chains' result is observed
   (void)keep;
   return flops / seconds / 1e9;
+}
+
+HWY_EXPORT(IntDotChainsImpl);
+
+int64_t IntDotChains(int64_t iters, int32_t* sink) {
+  return HWY_DYNAMIC_DISPATCH(IntDotChainsImpl)(iters, sink);
+}
+
+double IntDotPeakGops(int num_threads, int64_t iters_per_thread) {
+  double macs = 0;
+  int32_t sink = 0;
+  const double t0 = omp_get_wtime();
+#pragma omp parallel num_threads(std::max(1, num_threads)) reduction(+ : macs, sink)
+  {
+    int32_t s = 0;
+    macs += static_cast<double>(IntDotChains(iters_per_thread, &s));
+    sink += s;
+  }
+  const double seconds = omp_get_wtime() - t0;
+  volatile int32_t keep = sink;  // the chains' result is observed
+  (void)keep;
+  return 2 * macs / seconds / 1e9;
 }
 
 }  // namespace quest

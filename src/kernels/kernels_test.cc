@@ -342,6 +342,25 @@ TEST(AttendTokens, PageTokensEqualPageAttention) {
   ExpectClose(a.data(), b.data(), 128, 1e-6f, 1e-5f, "pages vs tokens");
 }
 
+// The integer peak probe does the dots it counts, on every target that has
+// one: the chains' sums equal the closed form (120 per step, kernels.h), and
+// the multiply-adds are whole vectors of bytes for each of the 8 chains.
+TEST(PeakProbes, IntDotChainsComputeWhatTheyCount) {
+  ForEachTarget([&](const char* target) {
+    for (int64_t iters : {1, 7, 1000}) {
+      int32_t sink = -1;
+      const int64_t macs = IntDotChains(iters, &sink);
+      if (macs == 0) {  // no 8-bit dot probe on this target
+        EXPECT_EQ(sink, 0) << target;
+        continue;
+      }
+      EXPECT_EQ(sink, iters * 120) << target;
+      EXPECT_EQ(macs % (iters * 8), 0) << target;
+      EXPECT_GE(macs / (iters * 8), 32) << target << ": at least 256-bit vectors";
+    }
+  });
+}
+
 // Prefill attention of a chunk against the double reference: chunks of 1, 3,
 // 17, 64 queries after 0, 5 or 40 earlier tokens (chunks and contexts crossing
 // pages, partial last pages), windows smaller and larger than the context,

@@ -54,6 +54,13 @@ double PeakGflops(int threads) {
   return best;
 }
 
+// The same for the 8-bit integer dot (GOPS; 0: no probe for this target).
+double IntPeakGops(int threads) {
+  double best = 0;
+  for (int i = 0; i < 3; ++i) best = std::max(best, IntDotPeakGops(threads, 10'000'000));
+  return best;
+}
+
 Status TimedPrefill(const Model& model, int n, int threads, int chunk, double* seconds) {
   SessionOptions so;
   so.context = n;
@@ -103,6 +110,7 @@ Result<nlohmann::json> RunPrefillBench(const PrefillBenchOptions& o, std::ostrea
   nlohmann::json rows = nlohmann::json::array();
   for (int n : o.tokens) {
     const double peak = PeakGflops(threads);
+    const double int_peak = IntPeakGops(threads);
     std::vector<double> runs;
     for (int r = 0; r < o.reps; ++r) {
       double s = 0;
@@ -122,20 +130,23 @@ Result<nlohmann::json> RunPrefillBench(const PrefillBenchOptions& o, std::ostrea
                     {"weight_gflop", wf / 1e9},
                     {"attention_gflop", af / 1e9},
                     {"peak_gflops", peak},
+                    {"peak_int8_gops", int_peak},
                     {"threads", threads}});
   }
   return rows;
 }
 
 std::string FormatPrefillTable(const nlohmann::json& rows) {
-  std::string out = StrFormat("%8s %9s %9s %8s %9s %8s %8s %4s\n", "tokens", "seconds", "tok/s",
-                              "GFLOP/s", "peak", "%peak", "attn%", "thr");
+  std::string out = StrFormat("%8s %9s %9s %8s %9s %8s %9s %8s %4s\n", "tokens", "seconds",
+                              "tok/s", "GFLOP/s", "peak", "%peak", "i8 peak", "attn%", "thr");
   for (const nlohmann::json& r : rows) {
     const double total = r["weight_gflop"].get<double>() + r["attention_gflop"].get<double>();
-    out += StrFormat("%8d %9.2f %9.1f %8.1f %9.1f %7.0f%% %7.0f%% %4d\n", r["tokens"].get<int>(),
-                     r["seconds"].get<double>(), r["tok_s"].get<double>(),
+    const double int_peak = r["peak_int8_gops"].get<double>();
+    out += StrFormat("%8d %9.2f %9.1f %8.1f %9.1f %7.0f%% %9s %7.0f%% %4d\n",
+                     r["tokens"].get<int>(), r["seconds"].get<double>(), r["tok_s"].get<double>(),
                      r["gflops"].get<double>(), r["peak_gflops"].get<double>(),
                      100 * r["gflops"].get<double>() / r["peak_gflops"].get<double>(),
+                     int_peak > 0 ? StrFormat("%.1f", int_peak).c_str() : "-",
                      100 * r["attention_gflop"].get<double>() / total, r["threads"].get<int>());
   }
   return out;
