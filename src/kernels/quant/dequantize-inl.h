@@ -107,6 +107,27 @@ void DequantizeBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, float* HWY
   for (size_t k = 0; k < blocks; ++k) Block::Decode(row + k * Block::kBytes, k * Block::kValues, s);
 }
 
+// Q8_0 straight from the bytes to f32 (the same float(q) * d as StoreSink),
+// without the 16-bit round trip: Gemma 3's 262144 x 640 output matrix is
+// Q8_0, and a decode batch dequantizes all of it every step.
+template <>
+inline void DequantizeBlocks<BlockQ8_0>(const uint8_t* HWY_RESTRICT row, size_t blocks,
+                                 float* HWY_RESTRICT out) {
+  const hn::CappedTag<float, 32> df;  // 32 % lanes == 0
+  const hn::Rebind<int32_t, decltype(df)> di32;
+  const hn::Rebind<int8_t, decltype(df)> di8;
+  const size_t N = hn::Lanes(df);
+  for (size_t k = 0; k < blocks; ++k) {
+    const uint8_t* HWY_RESTRICT b = row + k * BlockQ8_0::kBytes;
+    const int8_t* HWY_RESTRICT q = reinterpret_cast<const int8_t*>(b + 2);
+    const auto d = hn::Set(df, HalfAt(b));
+    for (size_t i = 0; i < 32; i += N) {
+      const auto v = hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(di8, q + i)));
+      hn::StoreU(hn::Mul(v, d), df, out + k * 32 + i);
+    }
+  }
+}
+
 // Calls fn(Block-or-plain-tag) for the type; the tag says how to read a row.
 template <class T>
 struct Plain {};
