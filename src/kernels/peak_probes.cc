@@ -9,7 +9,7 @@
 #include "src/kernels/kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "src/kernels/fma_peak.cc"
+#define HWY_TARGET_INCLUDE "src/kernels/peak_probes.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
@@ -114,43 +114,55 @@ HWY_AFTER_NAMESPACE();
 namespace quest {
 
 HWY_EXPORT(FmaChainsImpl);
+HWY_EXPORT(IntDotChainsImpl);
 
-double FmaPeakGflops(int num_threads, int64_t iters_per_thread) {
-  double flops = 0;
-  float sink = 0;
+namespace {
+
+// Runs work(&sink) once on each of num_threads threads; returns the sum of
+// what the calls return, per second. The sinks are observed, so the chains
+// that feed them cannot be optimized away.
+template <class Work>
+double PerSecond(int num_threads, const Work& work) {
+  double count = 0, sink = 0;
   const double t0 = omp_get_wtime();
-#pragma omp parallel num_threads(std::max(1, num_threads)) reduction(+ : flops, sink)
+#pragma omp parallel num_threads(std::max(1, num_threads)) reduction(+ : count, sink)
   {
-    float s = 0;
-    flops += HWY_DYNAMIC_DISPATCH(FmaChainsImpl)(iters_per_thread, &s);
+    double s = 0;
+    count += work(&s);
     sink += s;
   }
   const double seconds = omp_get_wtime() - t0;
-  volatile float keep = sink;  // the chains' result is observed
+  volatile double keep = sink;
   (void)keep;
-  return flops / seconds / 1e9;
+  return count / seconds;
 }
 
-HWY_EXPORT(IntDotChainsImpl);
+}  // namespace
+
+double FmaPeakGflops(int num_threads, int64_t iters_per_thread) {
+  return PerSecond(num_threads, [&](double* sink) {
+           float s = 0;
+           const double flops = HWY_DYNAMIC_DISPATCH(FmaChainsImpl)(iters_per_thread, &s);
+           *sink = s;
+           return flops;
+         }) /
+         1e9;
+}
 
 int64_t IntDotChains(int64_t iters, int32_t* sink) {
   return HWY_DYNAMIC_DISPATCH(IntDotChainsImpl)(iters, sink);
 }
 
 double IntDotPeakGops(int num_threads, int64_t iters_per_thread) {
-  double macs = 0;
-  int32_t sink = 0;
-  const double t0 = omp_get_wtime();
-#pragma omp parallel num_threads(std::max(1, num_threads)) reduction(+ : macs, sink)
-  {
-    int32_t s = 0;
-    macs += static_cast<double>(IntDotChains(iters_per_thread, &s));
-    sink += s;
-  }
-  const double seconds = omp_get_wtime() - t0;
-  volatile int32_t keep = sink;  // the chains' result is observed
-  (void)keep;
-  return 2 * macs / seconds / 1e9;
+  return 2 *
+         PerSecond(num_threads,
+                   [&](double* sink) {
+                     int32_t s = 0;
+                     const double macs = static_cast<double>(IntDotChains(iters_per_thread, &s));
+                     *sink = s;
+                     return macs;
+                   }) /
+         1e9;
 }
 
 }  // namespace quest
