@@ -132,10 +132,9 @@ void AttendCausal(const float* q, int n, int num_heads, int pos0, const PagedKv&
 double FmaPeakGflops(int num_threads, int64_t iters_per_thread);
 
 // 8-bit integer dot GOPS (2 per u8 x i8 multiply-add) of iters_per_thread
-// steps of independent register chains on num_threads threads, with the
-// instructions of this target (AVX512-VNNI vpdpbusd; else pmaddubsw + pmaddwd,
-// AVX-512 BW or AVX2): what an 8-bit GEMM could reach. 0: no probe for this
-// target.
+// steps of independent register chains on num_threads threads, by pmaddubsw +
+// pmaddwd (AVX2, AVX-512 BW): what an 8-bit GEMM of those instructions could
+// reach. 0: no probe for this target.
 double IntDotPeakGops(int num_threads, int64_t iters_per_thread);
 // One thread's chains (IntDotPeakGops' work, for tests): the multiply-adds
 // done (0: no probe for this target); *sink = the sum of the chains' first

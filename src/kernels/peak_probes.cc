@@ -42,18 +42,18 @@ double FmaChainsImpl(int64_t iters, float* sink) {
   return 2.0 * kChains * hn::Lanes(df) * static_cast<double>(iters);
 }
 
-// 8-bit dot chains: kDotChains accumulators of i32 lanes, each step adding
-// to each the u8 x i8 products of a vector of bytes (4 per lane), by the
-// instructions an 8-bit GEMM of this target would use: vpdpbusd where the
-// target has AVX512-VNNI (AVX3_DL; 512-bit, so EVEX-encoded, which Zen 4
-// runs), pmaddubsw + pmaddwd + paddd with AVX-512 BW and AVX2. The chains'
-// byte operands are a[j] x b[k] (a = 1, 2; b = 1..4): each step adds
-// 4 * a[j] * b[k] to every lane of chain (j, k), and *sink gets the sum of
-// the chains' first lanes. Returns the multiply-adds done; 0 on targets
+// 8-bit dot chains: kDotA x kDotB accumulators of i32 lanes, each step
+// adding to each the u8 x i8 products of a vector of bytes (4 per lane) by
+// pmaddubsw + pmaddwd + paddd (AVX2, AVX-512 BW), the instructions of quest's
+// Q4_0 dot. VNNI's vpdpbusd is not probed: the build compiles no AVX3_DL
+// target (Highway 1.0.3's also enables AVX-VNNI, whose VEX form Zen 4 lacks).
+// The chains' byte operands are a[j] x b[k] (a = 1, 2; b = 1..4): each step
+// adds 4 * a[j] * b[k] to every lane of chain (j, k), and *sink gets the sum
+// of the chains' first lanes. Returns the multiply-adds done; 0 on targets
 // without such a dot (no probe).
 constexpr int kDotA = 2, kDotB = 4;
 
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
 #if HWY_TARGET == HWY_AVX2
 using IntVec = __m256i;
 HWY_INLINE IntVec Bytes(int v) { return _mm256_set1_epi8(static_cast<char>(v)); }
@@ -68,12 +68,8 @@ using IntVec = __m512i;
 HWY_INLINE IntVec Bytes(int v) { return _mm512_set1_epi8(static_cast<char>(v)); }
 HWY_INLINE IntVec ZeroI() { return _mm512_setzero_si512(); }
 HWY_INLINE IntVec DotStep(IntVec acc, IntVec a, IntVec b) {
-#if HWY_TARGET == HWY_AVX3_DL
-  return _mm512_dpbusd_epi32(acc, a, b);
-#else
   const IntVec pairs = _mm512_maddubs_epi16(a, b);
   return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
-#endif
 }
 HWY_INLINE int32_t Lane0(IntVec v) { return _mm_cvtsi128_si32(_mm512_castsi512_si128(v)); }
 #endif
