@@ -112,7 +112,7 @@ void DequantizeBlocks(const uint8_t* HWY_RESTRICT row, size_t blocks, float* HWY
 // Q8_0, and a decode batch dequantizes all of it every step.
 template <>
 inline void DequantizeBlocks<BlockQ8_0>(const uint8_t* HWY_RESTRICT row, size_t blocks,
-                                 float* HWY_RESTRICT out) {
+                                        float* HWY_RESTRICT out) {
   const hn::CappedTag<float, 32> df;  // 32 % lanes == 0
   const hn::Rebind<int32_t, decltype(df)> di32;
   const hn::Rebind<int8_t, decltype(df)> di8;
