@@ -198,6 +198,29 @@ struct NextBlock {
   size_t row_bytes = 0, rows = 0, lines_per_row = 0;
 };
 
+// The K-block packed after columns [k0, k0 + kc) of the tile at row r0 (nr
+// rows): the tile's next K-block, else the first one of the next tile (up to
+// tile_rows rows), else none (base null: nothing to prefetch).
+NextBlock NextBlockAfter(GgmlType type, const uint8_t* w, size_t row_bytes, int64_t rows,
+                         int64_t cols, int64_t tile_rows, size_t kc_max, int64_t r0, int nr,
+                         size_t k0, size_t kc) {
+  NextBlock next;
+  next.row_bytes = row_bytes;
+  const size_t k1 = k0 + kc;
+  size_t next_kc = 0;
+  if (k1 < static_cast<size_t>(cols)) {
+    next.base = w + r0 * row_bytes + RowBytes(type, static_cast<int64_t>(k1));
+    next.rows = static_cast<size_t>(nr);
+    next_kc = std::min(kc_max, static_cast<size_t>(cols) - k1);
+  } else if (r0 + nr < rows) {
+    next.base = w + (r0 + nr) * row_bytes;
+    next.rows = static_cast<size_t>(std::min(tile_rows, rows - (r0 + nr)));
+    next_kc = kc_max;
+  }
+  next.lines_per_row = (RowBytes(type, static_cast<int64_t>(next_kc)) + 63) / 64;
+  return next;
+}
+
 // One packed K-block of a tile (nr rows) against the whole batch, kPanelBatch
 // activation rows at a time (xp: their packed K-block, in L1) over every
 // panel (in L2). The last panel's rows past nr go to a scratch y and are
@@ -278,23 +301,8 @@ void MatMulImpl(GgmlType type, const void* w, int64_t rows, int64_t cols, const 
       for (size_t k0 = 0; k0 < static_cast<size_t>(cols); k0 += kc_max) {
         const size_t kc = std::min(kc_max, static_cast<size_t>(cols) - k0);
         PackTile(type, wb + r0 * row_bytes, row_bytes, nr, k0, kc, rows_buf.get(), packed.get());
-        // Next: this tile's next K-block, or the first one of the next tile.
-        NextBlock next;
-        next.row_bytes = row_bytes;
-        const size_t k1 = k0 + kc;
-        if (k1 < static_cast<size_t>(cols)) {
-          next.base = wb + r0 * row_bytes + RowBytes(type, static_cast<int64_t>(k1));
-          next.rows = static_cast<size_t>(nr);
-          next.lines_per_row =
-              (RowBytes(type,
-                        static_cast<int64_t>(std::min(kc_max, static_cast<size_t>(cols) - k1))) +
-               63) /
-              64;
-        } else if (r0 + nr < rows) {
-          next.base = wb + (r0 + nr) * row_bytes;
-          next.rows = static_cast<size_t>(std::min(tile_rows, rows - (r0 + nr)));
-          next.lines_per_row = (RowBytes(type, static_cast<int64_t>(kc_max)) + 63) / 64;
-        }
+        const NextBlock next =
+            NextBlockAfter(type, wb, row_bytes, rows, cols, tile_rows, kc_max, r0, nr, k0, kc);
         TileTimesBatch(packed.get(), nr, kc, xp + k0 * groups * kPanelBatch, batch, y + r0,
                        static_cast<size_t>(rows), k0 > 0, next);
       }
